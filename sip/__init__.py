@@ -1,0 +1,1 @@
+"""Telephony backends behind one small async interface (:mod:`sip.telephony`)."""

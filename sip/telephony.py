@@ -1,0 +1,155 @@
+"""The telephony interface the pacing engine talks to.
+
+A backend (the simulated network now; pjsua2 SIP and Asterisk AMI/AudioSocket
+later) turns an :class:`OriginateRequest` into a :class:`Call` whose
+:class:`CallEvent` stream says what happened on the line, and exposes its agents
+as an :class:`AgentDesk`. The engine never learns which backend it drives.
+
+Event order on a call is always: zero or one RINGING, zero or one ANSWERED,
+exactly one HANGUP (last). ``at`` fields are event-loop times (``loop.time()``),
+which are virtual seconds in a simulation and monotonic seconds otherwise.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CallEventKind(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    HANGUP = "hangup"
+
+
+class AnsweredBy(StrEnum):
+    HUMAN = "human"
+    MACHINE = "machine"
+
+
+class HangupCause(StrEnum):
+    """Why a call ended, in backend-neutral terms (SIP codes and Q.850 causes map onto these)."""
+
+    NORMAL = "normal"                 # someone hung up after an answer
+    BUSY = "busy"                     # 486/600, Q.850 17
+    NO_ANSWER = "no-answer"           # ring timeout, 408/480, Q.850 19
+    INVALID_NUMBER = "invalid-number" # 404/484/604, Q.850 1/28
+    FAILED = "failed"                 # 403/5xx, trunk down, Q.850 34/38/...
+    LOCAL = "local"                   # we hung up (after an abandon message, a machine, ...)
+
+
+@dataclass(frozen=True)
+class OriginateRequest:
+    attempt_id: str
+    number: str                      # E.164
+    caller_id: str
+    ring_timeout_s: float
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    kind: CallEventKind
+    at: float
+    answered_by: AnsweredBy | None = None
+    cause: HangupCause | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Something to say to the far end: text in a language, or rendered audio."""
+
+    text: str
+    language: str = "nl"
+    audio: bytes | None = None       # 8 kHz 16-bit mono PCM when already rendered
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    """The agents as pacing sees them at one instant."""
+
+    logged_in: int
+    idle: int
+    talking_s: tuple[float, ...]     # seconds in call so far, one entry per talking agent
+    wrapping: int
+
+    @property
+    def talking(self) -> int:
+        return len(self.talking_s)
+
+
+class Call(abc.ABC):
+    """One outbound call leg. Events arrive on an internal queue; see :meth:`events`."""
+
+    def __init__(self, request: OriginateRequest) -> None:
+        self.request = request
+        self._events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        self.ended = False
+
+    @property
+    def attempt_id(self) -> str:
+        return self.request.attempt_id
+
+    def _emit(self, event: CallEvent) -> None:
+        """Backends call this (on the event loop) to deliver an event."""
+        if self.ended:
+            return
+        if event.kind is CallEventKind.HANGUP:
+            self.ended = True
+        self._events.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[CallEvent]:
+        """Yield events until (and including) HANGUP."""
+        while True:
+            event = await self._events.get()
+            yield event
+            if event.kind is CallEventKind.HANGUP:
+                return
+
+    @abc.abstractmethod
+    async def play(self, prompt: Prompt) -> None:
+        """Play a prompt to the far end; returns when it has been heard (or the call ended)."""
+
+    @abc.abstractmethod
+    async def connect_agent(self, queue: str, patience_s: float,
+                            context: Mapping[str, str]) -> str | None:
+        """Bridge this answered call to an agent of ``queue``.
+
+        Returns the agent's id, or None when no agent took the call within
+        ``patience_s`` seconds (the caller of this method then abandons the call).
+        """
+
+    @abc.abstractmethod
+    async def hangup(self) -> None:
+        """Hang up from our side; a HANGUP event with cause LOCAL follows unless one already came."""
+
+
+class AgentDesk(abc.ABC):
+    """The agents that live answers are connected to."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> AgentSnapshot: ...
+
+
+class Telephony(abc.ABC):
+    """A backend that places calls and owns the agents."""
+
+    agents: AgentDesk
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect to the network; the default needs nothing."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the network; calls still up are hung up."""
+
+    @abc.abstractmethod
+    async def originate(self, request: OriginateRequest) -> Call:
+        """Start dialling; raise :class:`OriginateError` if the call cannot even be attempted."""
+
+
+class OriginateError(Exception):
+    """The backend refused to place the call (no line, trunk down)."""
