@@ -152,11 +152,9 @@ class Section:
 
     def section(self, key: str, *, required: bool = False) -> Section:
         value = self.raw(key, _MISSING if required else None)
-        sub = Section.__new__(Section)
-        try:
-            sub.__init__(value, self.source, self.key_path(key))  # type: ignore[misc]
-        except ConfigError:
-            raise self.error(key, f"must be a mapping of keys to values, not {_describe(value)}") from None
+        if value is not None and not isinstance(value, Mapping):
+            raise self.error(key, f"must be a mapping of keys to values, not {_describe(value)}")
+        sub = Section(value, self.source, self.key_path(key))
         if not getattr(value, "key_lines", None):
             sub._line = self._lines.get(key)
         return sub

@@ -125,7 +125,7 @@ class Call(abc.ABC):
 
     @abc.abstractmethod
     async def hangup(self) -> None:
-        """Hang up from our side; a HANGUP event with cause LOCAL follows unless one already came."""
+        """Hang up from our side; a HANGUP (cause LOCAL) follows unless one already came."""
 
 
 class AgentDesk(abc.ABC):
