@@ -1,0 +1,354 @@
+"""A campaign: who the dialer calls for, how hard it paces, and within which limits.
+
+A campaign file is the one place a supervisor's choices become dialer
+behaviour, so it is read strictly: every value is checked against what the
+law and the product allow, and a refusal names the file, line and key path and
+says what would be accepted. The legal caps (3% abandoned calls, 72 h quiet
+period after an abandon, at least 15 s of ringing, 2 s to reach a person, 7
+calls in 7 days under Regulation F, NL calling hours) cannot be configured
+away, only tightened.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+
+from dialer.errors import ConfigError
+from dialer.model import Outcome
+from dialer.windows import CallingWindows, Jurisdiction, read_calling_hours
+from dialer.yamlconf import LineDict, Section, load_yaml, load_yaml_text
+
+NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+LEGAL_MAX_ABANDON_RATE = 0.03
+ABANDON_QUIET_S = 72 * 3600
+MIN_RING_S = 15.0
+MAX_AGENT_PATIENCE_S = 2.0
+US_MAX_PER_WEEK = 7
+
+
+class DialMode(StrEnum):
+    PREDICTIVE = "predictive"    # lines per agent from a model of answers and talk time
+    PROGRESSIVE = "progressive"  # one call per free agent: practically no abandons
+    RATIO = "ratio"              # a fixed number of lines per free agent
+    AGENTLESS = "agentless"      # the IVR handles every answer; no agents needed
+
+
+class Priority(StrEnum):
+    NEWEST_DUE = "newest_due"
+    OLDEST_DUE = "oldest_due"
+    AMOUNT_DUE = "amount_due"
+    RISK_SCORE = "risk_score"
+    NONE = "none"
+
+
+# Plain (B1) language; neutral about the reason for the call, because whoever
+# answers may not be the debtor. Supervisors should add who is calling.
+DEFAULT_ABANDON_MESSAGE: dict[str, str] = {
+    "nl": "Goedendag. Wij belden u net, maar er is nu geen medewerker vrij. "
+          "Wij bellen u later nog een keer. U kunt ons ook zelf bellen op {caller_id}. Dank u wel.",
+    "en": "Hello. We just called you, but no one is free to talk right now. "
+          "We will call you again later. You can also call us back on {caller_id}. Thank you.",
+}
+# Spoken in place of {caller_id} when the campaign sets none: the number shown is the trunk's.
+_NO_CALLER_ID = {"nl": "het nummer waarmee wij belden", "en": "the number we called from"}
+_PLACEHOLDERS = frozenset({"caller_id"})
+
+
+@dataclass(frozen=True)
+class NumbersConfig:
+    default_region: str = "NL"
+    require_mobile: bool = False
+
+
+@dataclass(frozen=True)
+class PacingConfig:
+    max_abandon_rate: float = LEGAL_MAX_ABANDON_RATE
+    abandon_window_s: float = 24 * 3600.0
+    min_dial_level: float = 1.0
+    max_dial_level: float = 3.0
+    ratio: float = 1.5
+    max_lines: int = 50
+    calls_per_second: float = 5.0
+    ring_timeout_s: float = 25.0
+    agent_patience_s: float = MAX_AGENT_PATIENCE_S
+    abandon_message: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ABANDON_MESSAGE))
+
+
+@dataclass(frozen=True)
+class AttemptsConfig:
+    max_per_day: int = 3
+    max_per_week: int = 7
+    max_total: int = 12
+    min_gap_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """Seconds to wait after an attempt with a given outcome, counted from its end."""
+
+    no_answer: float = 2 * 3600.0
+    busy: float = 15 * 60.0
+    machine: float = 4 * 3600.0
+    failed: float = 30 * 60.0
+    abandoned: float = float(ABANDON_QUIET_S)
+    interrupted: float = 2 * 3600.0
+
+    def delay_for(self, outcome: Outcome) -> float:
+        """0 for outcomes that end the debtor (reached) or move to the next phone (invalid)."""
+        return {
+            Outcome.NO_ANSWER: self.no_answer,
+            Outcome.BUSY: self.busy,
+            Outcome.ANSWERED_MACHINE: self.machine,
+            Outcome.FAILED: self.failed,
+            Outcome.ABANDONED: self.abandoned,
+            Outcome.INTERRUPTED: self.interrupted,
+        }.get(outcome, 0.0)
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    name: str
+    windows: CallingWindows
+    dial_mode: DialMode = DialMode.PROGRESSIVE
+    caller_id: str | None = None
+    ivr_flow: str = "payment_reminder"
+    agent_queue: str = "collections"
+    jurisdiction: Jurisdiction = Jurisdiction.NL
+    priority: Priority = Priority.NEWEST_DUE
+    numbers: NumbersConfig = NumbersConfig()
+    pacing: PacingConfig = field(default_factory=PacingConfig)
+    attempts: AttemptsConfig = AttemptsConfig()
+    retry: RetryConfig = RetryConfig()
+    source: str = ""
+    text: str = ""   # the document as read, so edits keep what the supervisor wrote
+
+    def abandon_text(self, language: str) -> str:
+        """The information message for an abandoned call, in the debtor's language
+        (falling back to English, then Dutch), with the call-back number filled in."""
+        messages = self.pacing.abandon_message
+        lang = next((x for x in (language, "en", "nl") if x in messages), next(iter(messages)))
+        number = self.caller_id or _NO_CALLER_ID.get(lang, _NO_CALLER_ID["en"])
+        return messages[lang].replace("{caller_id}", number)
+
+
+_TOP_KEYS = ("name", "dial_mode", "caller_id", "ivr_flow", "agent_queue", "jurisdiction", "priority",
+             "numbers", "pacing", "calling_hours", "attempts", "retry")
+
+
+def load_campaign(path: str | Path) -> CampaignConfig:
+    path = Path(path)
+    data = load_yaml(path)
+    return _build(data, str(path), path.read_text(encoding="utf-8"))
+
+
+def parse_campaign(text: str, source: str) -> CampaignConfig:
+    return _build(load_yaml_text(text, source), source, text)
+
+
+def _build(data: Any, source: str, text: str) -> CampaignConfig:
+    top = Section(data, source)
+    name = top.string("name", pattern=NAME_PATTERN,
+                      hint="use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit")
+    dial_mode = DialMode(top.choice("dial_mode", [m.value for m in DialMode], DialMode.PROGRESSIVE.value))
+    jurisdiction = Jurisdiction(top.choice("jurisdiction", [j.value for j in Jurisdiction],
+                                           Jurisdiction.NL.value))
+    priority = Priority(top.choice("priority", [p.value for p in Priority], Priority.NEWEST_DUE.value))
+    ivr_flow = top.string("ivr_flow", "payment_reminder")
+    agent_queue = top.string("agent_queue", "collections")
+
+    numbers = _read_numbers(top.section("numbers"))
+    caller_id = _read_caller_id(top, numbers.default_region)
+    pacing = _read_pacing(top.section("pacing"))
+    windows = read_calling_hours(top.section("calling_hours"), jurisdiction, numbers.default_region)
+    attempts = _read_attempts(top.section("attempts"), jurisdiction)
+    retry = _read_retry(top.section("retry"))
+    top.finish(_TOP_KEYS)
+    return CampaignConfig(
+        name=name, windows=windows, dial_mode=dial_mode, caller_id=caller_id, ivr_flow=ivr_flow,
+        agent_queue=agent_queue, jurisdiction=jurisdiction, priority=priority, numbers=numbers,
+        pacing=pacing, attempts=attempts, retry=retry, source=source, text=text,
+    )
+
+
+def _read_numbers(sec: Section) -> NumbersConfig:
+    region = sec.string("default_region", "NL")
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise sec.error("default_region", f"{region!r} is not a country code phone numbers know; "
+                                          f"use a two-letter ISO code like NL, BE, DE, GB or US")
+    require_mobile = sec.boolean("require_mobile", False)
+    sec.finish(("default_region", "require_mobile"))
+    return NumbersConfig(default_region=region.upper(), require_mobile=require_mobile)
+
+
+def _read_caller_id(top: Section, region: str) -> str | None:
+    raw = top.raw("caller_id", None)
+    if raw is None:
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raise top.error("caller_id", f'write the number in quotes ("+{raw}"): YAML reads it as a '
+                                     f"number and drops the leading + or 0")
+    if not isinstance(raw, str) or not raw.strip():
+        raise top.error("caller_id", f"must be a phone number like \"+31201234567\", not {raw!r}")
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise top.error("caller_id", f"{raw!r} is not a valid phone number (national numbers are read "
+                                     f"as numbers.default_region {region})")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _read_pacing(sec: Section) -> PacingConfig:
+    rate = _read_rate(sec)
+    window = sec.duration("abandon_window", 24 * 3600.0, minimum=3600, maximum=31 * 86400)
+
+    level = sec.section("dial_level")
+    lo = level.number("min", 1.0, minimum=1, maximum=10)
+    hi = level.number("max", 3.0, minimum=1, maximum=10)
+    if lo > hi:
+        raise level.error("min", f"{lo:g} is above max {hi:g}; min must not exceed max")
+    level.finish(("min", "max"))
+
+    ratio = sec.number("ratio", 1.5, minimum=1, maximum=10)
+    max_lines = sec.number("max_lines", 50, minimum=1, maximum=10000, integer=True)
+    cps = sec.number("calls_per_second", 5.0, maximum=1000)
+    if cps <= 0:
+        raise sec.error("calls_per_second", f"must be more than 0, not {cps:g}")
+
+    ring = sec.duration("ring_timeout", 25.0, maximum=120)
+    if ring < MIN_RING_S:
+        raise sec.error("ring_timeout", f"{ring:g}s is too short: a phone must ring at least "
+                                        f"{MIN_RING_S:g}s (about 4 rings) before the dialer gives up")
+    patience = sec.duration("agent_patience", MAX_AGENT_PATIENCE_S)
+    if not 0 < patience <= MAX_AGENT_PATIENCE_S:
+        raise sec.error("agent_patience", f"must be more than 0s and at most {MAX_AGENT_PATIENCE_S:g}s, "
+                                          f"not {patience:g}s: a person who answers must hear an agent "
+                                          f"or the information message within 2 s")
+    messages = _read_messages(sec.section("abandon_message"))
+    sec.finish(("max_abandon_rate", "abandon_window", "dial_level", "ratio", "max_lines",
+                "calls_per_second", "ring_timeout", "agent_patience", "abandon_message"))
+    return PacingConfig(
+        max_abandon_rate=rate, abandon_window_s=window, min_dial_level=lo, max_dial_level=hi, ratio=ratio,
+        max_lines=max_lines, calls_per_second=cps, ring_timeout_s=ring, agent_patience_s=patience,
+        abandon_message=messages,
+    )
+
+
+def _read_rate(sec: Section) -> float:
+    raw = sec.raw("max_abandon_rate", LEGAL_MAX_ABANDON_RATE)
+    rate: float | None = None
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        try:
+            rate = float(raw.strip()[:-1]) / 100
+        except ValueError:
+            rate = None
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        rate = float(raw)
+    if rate is None:
+        raise sec.error("max_abandon_rate", f"must be a fraction like 0.03 or a percentage like 3%, "
+                                            f"not {raw!r}")
+    if rate <= 0:
+        raise sec.error("max_abandon_rate", f"must be more than 0, not {rate:g}")
+    if rate > LEGAL_MAX_ABANDON_RATE + 1e-12:
+        raise sec.error("max_abandon_rate", f"{rate:g} is above the legal cap of 0.03: at most 3% of live "
+                                            f"answers may be abandoned (47 CFR 64.1200(a)(7), FTC TSR, "
+                                            f"Ofcom)")
+    return rate
+
+
+def _read_messages(sec: Section) -> dict[str, str]:
+    messages = dict(DEFAULT_ABANDON_MESSAGE)
+    for lang in sec.remaining_keys():
+        text = sec.string(lang)
+        for _, placeholder, _, _ in string.Formatter().parse(text.replace("{{", "").replace("}}", "")):
+            if placeholder is not None and placeholder not in _PLACEHOLDERS:
+                raise sec.error(lang, f"unknown placeholder {{{placeholder}}}; only {{caller_id}} is "
+                                      f"filled in")
+        messages[lang] = text
+    return messages
+
+
+def _read_attempts(sec: Section, jurisdiction: Jurisdiction) -> AttemptsConfig:
+    per_day = sec.number("max_per_day", 3, minimum=1, maximum=100, integer=True)
+    per_week = sec.number("max_per_week", 7, minimum=1, maximum=500, integer=True)
+    if jurisdiction is Jurisdiction.US and per_week > US_MAX_PER_WEEK:
+        raise sec.error("max_per_week", f"{per_week} is above {US_MAX_PER_WEEK}: US collection rules "
+                                        f"(Regulation F §1006.14) allow at most 7 calls in 7 days")
+    total = sec.number("max_total", 12, minimum=1, maximum=10000, integer=True)
+    gap = sec.duration("min_gap", 3600.0, minimum=0, maximum=7 * 86400)
+    sec.finish(("max_per_day", "max_per_week", "max_total", "min_gap"))
+    return AttemptsConfig(max_per_day=per_day, max_per_week=per_week, max_total=total, min_gap_s=gap)
+
+
+def _read_retry(sec: Section) -> RetryConfig:
+    d = RetryConfig()
+    values = {
+        key: sec.duration(key, getattr(d, key), minimum=0, maximum=30 * 86400)
+        for key in ("no_answer", "busy", "machine", "failed", "interrupted")
+    }
+    abandoned = sec.duration("abandoned", d.abandoned, maximum=30 * 86400)
+    if abandoned < ABANDON_QUIET_S:
+        raise sec.error("abandoned", f"{abandoned / 3600:g}h is too soon: a number whose call was "
+                                     f"abandoned is not called again for 72h (Ofcom)")
+    sec.finish(("no_answer", "busy", "machine", "failed", "abandoned", "interrupted"))
+    return RetryConfig(abandoned=abandoned, **values)
+
+
+# -- live edits ------------------------------------------------------------------------
+
+def set_campaign_key(text: str, source: str, dotted_key: str, value_text: str) -> str:
+    """Change one key and return the new document, refused unless the whole campaign is
+    still valid: supervisors tune pacing while it runs, and a half-valid file must never
+    reach the dialer. Comments are not kept (the document is re-dumped)."""
+    parts = dotted_key.strip().split(".")
+    if not dotted_key.strip() or any(not p for p in parts):
+        raise ConfigError(f"{dotted_key!r} is not a key path like pacing.ratio", where=source)
+    if parts[0] == "name":
+        raise ConfigError("name: a campaign cannot be renamed; create a new campaign instead", where=source)
+    try:
+        value = yaml.safe_load(value_text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{dotted_key}: {value_text!r} is not a valid value: {problem}",
+                          where=source) from None
+
+    document = load_yaml_text(text, source)
+    if document is None:
+        document = LineDict()
+    if not isinstance(document, dict):
+        raise ConfigError("the document must be a mapping of keys to values", where=source)
+    node: dict[str, Any] = document
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            path = ".".join(parts[: depth + 1])
+            raise ConfigError(f"{path}: is not a mapping, so {dotted_key} cannot be set", where=source)
+        node = child
+    node[parts[-1]] = value
+
+    new_text = yaml.safe_dump(_plain(document), sort_keys=False, allow_unicode=True)
+    try:
+        parse_campaign(new_text, source)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, where=f"{source} (setting {dotted_key} to {value_text})") from None
+    return new_text
+
+
+def _plain(value: Any) -> Any:
+    """LineDicts back to dicts so safe_dump writes ordinary mappings."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
