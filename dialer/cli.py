@@ -1,0 +1,348 @@
+"""The ``callpact`` command line.
+
+One process per command, like ``redis-cli``: it opens the store (the embedded
+Redis in the data directory unless ``--redis-url``/``REDIS_URL`` names one),
+does its job, and exits with 0, or with a one-line error naming what and where
+and a non-zero code (2 bad input or configuration, 3 store unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from dialer import __version__
+from dialer.campaign import parse_campaign, set_campaign_key
+from dialer.errors import CallpactError, ConfigError, InputError
+from dialer.store import Store
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="callpact", description="Outbound dialer and IVR for collections teams.")
+    p.add_argument("--version", action="version", version=f"callpact {__version__}")
+    p.add_argument("--redis-url", help="Redis to use (default: $REDIS_URL, else the embedded Redis)")
+    p.add_argument("--data-dir", type=Path, help="data directory of the embedded Redis "
+                   "(default: $CALLPACT_DATA_DIR or ~/.local/share/callpact)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = sub.add_parser("import", help="import a debtor list (CSV or JSON Lines) into a campaign")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--campaign", required=True)
+    imp.add_argument("--rejects", type=Path, help="where to write rejected rows (default FILE.rejects.csv)")
+    imp.add_argument("--encoding", default="utf-8")
+    imp.add_argument("--no-progress", action="store_true")
+
+    camp = sub.add_parser("campaign", help="load, start, pause, resume, stop, inspect and tune campaigns")
+    csub = camp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = csub.add_parser("load", help="load (or update) a campaign from its YAML file")
+    load.add_argument("file", type=Path)
+    csub.add_parser("list", help="list loaded campaigns and their state")
+    for action, text in (
+        ("start", "start dialling"),
+        ("pause", "stop launching calls; calls in progress go on"),
+        ("resume", "resume a paused campaign"),
+        ("stop", "stop the campaign"),
+    ):
+        a = csub.add_parser(action, help=text)
+        a.add_argument("name")
+    status = csub.add_parser("status", help="hopper, attempts, outcomes and abandon rate")
+    status.add_argument("name")
+    status.add_argument("--json", action="store_true")
+    show = csub.add_parser("show", help="print the campaign's stored YAML")
+    show.add_argument("name")
+    setp = csub.add_parser("set", help="change one setting, also while running (e.g. pacing.ratio 2.0)")
+    setp.add_argument("name")
+    setp.add_argument("key")
+    setp.add_argument("value")
+
+    exp = sub.add_parser("export", help="write a campaign's attempts to CSV")
+    exp.add_argument("name")
+    exp.add_argument("--out", type=Path, required=True)
+
+    dial = sub.add_parser("dialer", help="run the dialer process for running campaigns")
+    dial.add_argument("--campaign", action="append", help="serve only this campaign (repeatable)")
+    dial.add_argument("--network", choices=["sim"], default="sim",
+                      help="telephony backend (sim: the simulated phone network)")
+    dial.add_argument("--agents", type=int, default=10, help="simulated agents")
+    dial.add_argument("--answer-prob", type=float, default=0.35)
+    dial.add_argument("--seed", type=int, default=1)
+    dial.add_argument("--exit-when-stopped", action="store_true",
+                      help="exit once every served campaign is stopped and its calls ended")
+
+    demo = sub.add_parser("demo", help="run a demo campaign: a simulated working day in under a minute")
+    demo.add_argument("--debtors", type=int, default=2000)
+    demo.add_argument("--agents", type=int, default=10)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--out", type=Path, default=Path("demo-output"))
+    demo.add_argument("--hours", type=float, default=None, help="simulate only this many hours")
+    demo.add_argument("--quiet", action="store_true", help="no live progress line")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except CallpactError as exc:
+        err_console.print(f"[bold red]callpact: error:[/] {exc}", markup=True, highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("callpact: interrupted")
+        return 130
+
+
+def _run(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]) -> int:
+    async def runner() -> int:
+        store = await Store.open(args.redis_url, args.data_dir)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(runner())
+
+
+# -- import ----------------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    from dialer.importing import count_data_lines, import_file
+
+    path: Path = args.file
+    if not path.exists():
+        raise InputError("file not found", where=str(path))
+
+    async def body(store: Store) -> int:
+        cfg = parse_campaign(await store.campaign_text(args.campaign), f"campaign {args.campaign}")
+        show = not args.no_progress and sys.stderr.isatty()
+        total = count_data_lines(path)
+        with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
+                      TimeRemainingColumn(), console=err_console, disable=not show) as bar:
+            task = bar.add_task("import", total=total)
+            last = [0]
+
+            def progress(line: int) -> None:
+                if line - last[0] >= 2000:
+                    bar.update(task, completed=line)
+                    last[0] = line
+
+            result = await import_file(store, cfg, path, rejects_path=args.rejects, encoding=args.encoding,
+                                       progress=progress)
+            bar.update(task, completed=total)
+        console.print(
+            f"{path}: {result.accepted} debtors stored ({result.created} new, {result.updated} updated), "
+            f"{result.rejected} rows rejected, {result.flagged} numbers flagged, in {result.seconds:.1f} s"
+        )
+        for line in result.first_problems:
+            err_console.print(f"  rejected: {line}", markup=False)
+        if result.rejects_path:
+            console.print(f"rejected rows written to {result.rejects_path}")
+        if result.flags_path:
+            console.print(f"flagged numbers written to {result.flags_path}")
+        if result.unschedulable:
+            console.print(f"warning: {result.unschedulable} debtors have no calling window in the next year")
+        return 0 if result.accepted or not result.rejected else 2
+
+    return _run(args, body)
+
+
+# -- campaign -------------------------------------------------------------------------------------
+def cmd_campaign(args: argparse.Namespace) -> int:
+    action = args.action
+
+    async def body(store: Store) -> int:
+        if action == "load":
+            try:
+                text = args.file.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise ConfigError("file not found", where=str(args.file)) from None
+            except UnicodeDecodeError:
+                raise ConfigError("not UTF-8 text", where=str(args.file)) from None
+            cfg = parse_campaign(text, str(args.file))
+            existed = cfg.name in await store.campaigns()
+            await store.save_campaign(cfg.name, text)
+            state = (await store.control(cfg.name)).state
+            console.print(f"campaign {cfg.name} {'updated' if existed else 'loaded'} ({state})")
+            return 0
+        if action == "list":
+            table = Table("campaign", "state", "debtors", "attempts", box=None)
+            for name in await store.campaigns():
+                stats = await store.stats(name)
+                table.add_row(name, (await store.control(name)).state, str(stats.get("debtors", 0)),
+                              str(stats.get("attempts", 0)))
+            console.print(table)
+            return 0
+        if action in ("start", "pause", "resume", "stop"):
+            current = (await store.control(args.name)).state
+            target = {"start": "running", "resume": "running", "pause": "paused", "stop": "stopped"}[action]
+            if action == "resume" and current != "paused":
+                raise CallpactError(f"campaign {args.name} is {current}, not paused")
+            if action == "pause" and current != "running":
+                raise CallpactError(f"campaign {args.name} is {current}, not running")
+            await store.set_state(args.name, target)
+            console.print(f"campaign {args.name}: {current} -> {target}")
+            if target == "running" and not await store.dialers_alive():
+                console.print("note: no dialer process is running; start one with `callpact dialer`")
+            return 0
+        if action == "show":
+            console.print(await store.campaign_text(args.name), markup=False, end="")
+            return 0
+        if action == "set":
+            text = await store.campaign_text(args.name)
+            new_text = set_campaign_key(text, f"campaign {args.name}", args.key, args.value)
+            await store.save_campaign(args.name, new_text)
+            console.print(f"campaign {args.name}: {args.key} = {args.value}")
+            return 0
+        if action == "status":
+            report = await campaign_report(store, args.name)
+            if args.json:
+                console.print_json(json.dumps(report))
+            else:
+                print_report(report)
+            return 0
+        raise AssertionError(action)
+
+    return _run(args, body)
+
+
+async def campaign_report(store: Store, name: str, now: float | None = None) -> dict[str, Any]:
+    import time
+
+    now = time.time() if now is None else now
+    cfg = parse_campaign(await store.campaign_text(name), f"campaign {name}")
+    control = await store.control(name)
+    stats = await store.stats(name)
+    hopper = await store.hopper_sizes(name, now)
+    hourly = await store.hourly_counts(name)
+    horizon = now - cfg.pacing.abandon_window_s
+    win_live = sum(v[0] for h, v in hourly.items() if h + 3600 > horizon)
+    win_ab = sum(v[1] for h, v in hourly.items() if h + 3600 > horizon)
+    live, abandoned = stats.get("live", 0), stats.get("abandoned", 0)
+    worst = max((v[1] / v[0] for v in hourly.values() if v[0] >= 1), default=0.0)
+    return {
+        "campaign": name,
+        "state": control.state,
+        "dial_mode": cfg.dial_mode.value,
+        "debtors": stats.get("debtors", 0),
+        "hopper": hopper,
+        "debtors_done": stats.get("status:done", 0),
+        "debtors_exhausted": stats.get("status:exhausted", 0),
+        "debtors_unreachable": stats.get("status:unreachable", 0),
+        "attempts": stats.get("attempts", 0),
+        "outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("outcome:")},
+        "live_answers": live,
+        "abandoned": abandoned,
+        "abandon_rate": abandoned / live if live else 0.0,
+        "abandon_rate_window": win_ab / win_live if win_live else 0.0,
+        "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
+        "worst_hour_abandon_rate": worst,
+        "max_abandon_rate": cfg.pacing.max_abandon_rate,
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("campaign", f"{report['campaign']} ({report['state']}, {report['dial_mode']})")
+    t.add_row("debtors", f"{report['debtors']}: {report['hopper']['scheduled']} scheduled, "
+              f"{report['hopper']['due_now']} due now, {report['hopper']['claimed']} in call, "
+              f"{report['debtors_done']} done, {report['debtors_exhausted']} exhausted, "
+              f"{report['debtors_unreachable']} unreachable")
+    t.add_row("attempts", f"{report['attempts']} ({report['hopper']['open_attempts']} open)")
+    t.add_row("outcomes", ", ".join(f"{k} {v}" for k, v in report["outcomes"].items()) or "-")
+    t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers = "
+              f"{report['abandon_rate']:.2%} (last {report['abandon_window_hours']:g} h: "
+              f"{report['abandon_rate_window']:.2%}; limit {report['max_abandon_rate']:.0%})")
+    console.print(t)
+
+
+# -- export --------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    from dialer.export import export_attempts
+
+    async def body(store: Store) -> int:
+        await store.campaign_text(args.name)
+        count = await export_attempts(store, args.name, args.out)
+        console.print(f"{count} attempts written to {args.out}")
+        return 0
+
+    return _run(args, body)
+
+
+# -- dialer ---------------------------------------------------------------------------------------
+def cmd_dialer(args: argparse.Namespace) -> int:
+    from dialer.demo import build_sim_network
+    from dialer.engine import CampaignEngine
+
+    async def body(store: Store) -> int:
+        names = args.campaign or await store.campaigns()
+        if not names:
+            raise CallpactError("no campaigns are loaded; load one with `callpact campaign load FILE.yaml`")
+        network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
+        engines = [
+            CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"))
+            for n in names
+        ]
+        loop = asyncio.get_running_loop()
+        stops = [0]
+
+        def on_signal() -> None:
+            stops[0] += 1
+            if stops[0] == 1:
+                err_console.print("stopping: no new calls; waiting for calls in progress (again to hang up)")
+                for e in engines:
+                    e.stop()
+            else:
+                for task in asyncio.all_tasks(loop):
+                    if task.get_name().startswith("call-"):
+                        task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        await store.heartbeat("dialer")
+        console.print(f"dialer {store.owner} serving {', '.join(names)} on the simulated network "
+                      f"({args.agents} agents); Ctrl-C to stop")
+        await asyncio.gather(*(e.run(exit_when_stopped=args.exit_when_stopped) for e in engines))
+        return 0
+
+    return _run(args, body)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dialer.demo import run_demo
+
+    return run_demo(
+        debtors=args.debtors, agents=args.agents, seed=args.seed, out_dir=args.out, hours=args.hours,
+        quiet=args.quiet, redis_url=args.redis_url, data_dir=args.data_dir, console=console,
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "import": cmd_import,
+    "campaign": cmd_campaign,
+    "export": cmd_export,
+    "dialer": cmd_dialer,
+    "demo": cmd_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

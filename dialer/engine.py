@@ -1,0 +1,515 @@
+"""The pacing engine: one asyncio loop per campaign that turns the hopper into calls.
+
+Every tick it asks the campaign's pacing policy how many calls to launch,
+clamps that to free lines and the calls-per-second budget, claims that many
+debtors from the hopper, checks each against its calling window and attempt
+caps (a debtor may have waited in the hopper past its window), writes the
+attempts, and originates the calls. Each call then runs in its own task: a live
+answer is offered to an agent for at most ``agent_patience`` seconds; without
+one, the person hears the short information message and the call counts as
+abandoned. Every attempt ends in :meth:`CampaignEngine._finish`, which records
+its one outcome and schedules the debtor's next try in a single atomic write.
+
+Time: ``loop.time()`` drives ticks and durations (virtual in a simulation);
+:class:`Clock` maps it to the epoch instants that are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialer.campaign import CampaignConfig, DialMode, parse_campaign
+from dialer.errors import CallpactError, StoreUnavailable
+from dialer.model import DebtorStatus, Outcome
+from dialer.pacing import (
+    AdaptiveRatio,
+    Agentless,
+    FixedRatio,
+    PacingPolicy,
+    PacingState,
+    PacingStats,
+    Progressive,
+)
+from dialer.privacy import mask_number
+from dialer.scheduling import dial_check, follow_up, phone_to_dial
+from dialer.store import AttemptStart, Claim, Store
+from sip.telephony import (
+    AnsweredBy,
+    Call,
+    CallEventKind,
+    HangupCause,
+    OriginateError,
+    OriginateRequest,
+    Prompt,
+    Telephony,
+)
+
+log = logging.getLogger("callpact.engine")
+
+_CAUSE_OUTCOME = {
+    HangupCause.BUSY: Outcome.BUSY,
+    HangupCause.NO_ANSWER: Outcome.NO_ANSWER,
+    HangupCause.INVALID_NUMBER: Outcome.INVALID_NUMBER,
+    HangupCause.FAILED: Outcome.FAILED,
+    HangupCause.NORMAL: Outcome.NO_ANSWER,   # the far end gave up while it was ringing
+    HangupCause.LOCAL: Outcome.NO_ANSWER,
+}
+
+
+class Clock:
+    """Epoch instants for loop times: wall time normally, a fixed origin in a simulation."""
+
+    def __init__(self, start_epoch: float | None = None) -> None:
+        self._origin: float | None = start_epoch
+        self._loop_origin: float | None = None
+
+    def now(self) -> float:
+        if self._origin is None:
+            return time.time()
+        loop_now = asyncio.get_running_loop().time()
+        if self._loop_origin is None:
+            self._loop_origin = loop_now
+        return self._origin + (loop_now - self._loop_origin)
+
+
+def policy_for(cfg: CampaignConfig) -> PacingPolicy:
+    pacing = cfg.pacing
+    if cfg.dial_mode is DialMode.PROGRESSIVE:
+        return Progressive()
+    if cfg.dial_mode is DialMode.RATIO:
+        return FixedRatio(ratio=pacing.ratio)
+    if cfg.dial_mode is DialMode.AGENTLESS:
+        return Agentless()
+    return AdaptiveRatio(min_level=pacing.min_dial_level, max_level=pacing.max_dial_level)
+
+
+@dataclass
+class EngineCounters:
+    """Live figures for progress lines and the pacing statistics (this process only)."""
+
+    attempts: int = 0
+    finished: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    live: int = 0
+    abandoned: int = 0
+    agent_seconds: float = 0.0
+    talk_seconds: float = 0.0
+    lost_writes: int = 0
+
+    @property
+    def abandon_rate(self) -> float:
+        return self.abandoned / self.live if self.live else 0.0
+
+    @property
+    def utilisation(self) -> float:
+        return self.talk_seconds / self.agent_seconds if self.agent_seconds else 0.0
+
+    @property
+    def contacts(self) -> int:
+        return self.outcomes.get(Outcome.CONNECTED_TO_AGENT.value, 0) + self.outcomes.get(
+            Outcome.ANSWERED_HUMAN.value, 0
+        )
+
+
+@dataclass
+class _LiveCall:
+    claim: Claim
+    attempt_id: str
+    phone: str
+    dialled_at: float
+    ringing: bool = True
+
+
+class CampaignEngine:
+    """Runs one campaign against one telephony backend until stopped."""
+
+    def __init__(self, store: Store, telephony: Telephony, cfg: CampaignConfig, *,
+                 clock: Clock | None = None, tick_s: float = 0.5, control_every_s: float = 2.0,
+                 reconcile_every_s: float | None = None,
+                 on_tick: Callable[[CampaignEngine], Any] | None = None) -> None:
+        self.store = store
+        self.telephony = telephony
+        self.cfg = cfg
+        self.name = cfg.name
+        self.clock = clock or Clock()
+        self.tick_s = tick_s
+        self.control_every_s = control_every_s
+        # A dead process is only recognisable once its heartbeat expired, so looking more often is waste.
+        self.reconcile_every_s = reconcile_every_s or store.heartbeat_ttl_s / 2
+        self.on_tick = on_tick
+        self.policy = policy_for(cfg)
+        self.counters = EngineCounters()
+        self.state = "stopped"
+        self._version = -1
+        self._calls: dict[str, _LiveCall] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting_for_agent = 0
+        self._tokens = 0.0
+        self._last_refill: float | None = None
+        self._window: dict[int, list[int]] = {}   # hour epoch -> [live, abandoned]
+        self._stop = asyncio.Event()
+        self._nothing_due_until = 0.0
+
+    # -- public ----------------------------------------------------------------------------
+    @property
+    def calls_in_flight(self) -> int:
+        return len(self._calls)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, *, until_epoch: float | None = None, exit_when_stopped: bool = False) -> None:
+        """Pace the campaign until :meth:`stop`, ``until_epoch``, or (optionally) its stop state."""
+        loop = asyncio.get_running_loop()
+        await self._load_window()
+        await self.reconcile()
+        next_control = loop.time()
+        next_reconcile = next_heartbeat = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                now_loop = loop.time()
+                now = self.clock.now()
+                if until_epoch is not None and now >= until_epoch:
+                    break
+                if now_loop >= next_control:
+                    await self._refresh_control()
+                    next_control = now_loop + self.control_every_s
+                # Heartbeats and the search for dead processes follow real time: Redis expires
+                # heartbeats in real seconds, also while a simulation runs in virtual time.
+                real_now = time.monotonic()
+                if real_now >= next_heartbeat:
+                    await self.store.heartbeat(f"campaign {self.name}")
+                    next_heartbeat = real_now + self.store.heartbeat_ttl_s / 3
+                if real_now >= next_reconcile:
+                    await self.reconcile()
+                    next_reconcile = real_now + self.reconcile_every_s
+                if exit_when_stopped and self.state == "stopped" and not self._calls:
+                    break
+                self._sample_agents(now_loop)
+                launched = 0
+                if self.state == "running":
+                    launched = await self._launch(now, now_loop)
+                if self.on_tick is not None:
+                    self.on_tick(self)
+                await self._idle_sleep(launched, now, until_epoch)
+        finally:
+            await self._drain()
+
+    # -- one tick ------------------------------------------------------------------------------
+    async def _launch(self, now: float, now_loop: float) -> int:
+        want = self.policy.calls_to_launch(self._pacing_state())
+        want = min(want, self.cfg.pacing.max_lines - len(self._calls), self._take_tokens(now_loop, want))
+        if want <= 0:
+            return 0
+        if now < self._nothing_due_until:
+            return 0
+        claims = await self.store.claim(self.name, want, now)
+        if len(claims) < want:
+            # The hopper ran dry: do not ask Redis again every tick, only when something falls due
+            # (our own retries lower this bound as they are scheduled; imports by other processes
+            # are noticed within a few control intervals).
+            due = await self.store.next_due(self.name)
+            self._nothing_due_until = min(math.inf if due is None else due, now + 5 * self.control_every_s)
+        starts: list[AttemptStart] = []
+        for claim in claims:
+            not_before = dial_check(claim.debtor, claim.state, self.cfg, now)
+            phone = phone_to_dial(claim.debtor, claim.state)
+            if phone is None:
+                await self.store.reschedule(self.name, claim.debtor.debtor_id, None,
+                                            DebtorStatus.UNREACHABLE)
+            elif not_before == math.inf:
+                await self.store.reschedule(self.name, claim.debtor.debtor_id, None,
+                                            DebtorStatus.EXHAUSTED)
+            elif not_before is not None:
+                await self.store.reschedule(self.name, claim.debtor.debtor_id, not_before)
+                self._nothing_due_until = min(self._nothing_due_until, not_before)
+            else:
+                starts.append(AttemptStart(claim, phone, now))
+        ids = await self.store.begin_attempts(self.name, starts)
+        self._tokens -= len(ids)
+        for aid, start in zip(ids, starts, strict=True):
+            live = _LiveCall(start.claim, aid, start.phone, start.dialled_at)
+            self._calls[aid] = live
+            self.counters.attempts += 1
+            task = asyncio.create_task(self._run_call(live), name=f"call-{aid}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(ids)
+
+    def _take_tokens(self, now_loop: float, want: int) -> int:
+        cps = self.cfg.pacing.calls_per_second
+        if self._last_refill is None:
+            self._tokens = min(cps, max(1.0, cps * self.tick_s))
+        else:
+            self._tokens = min(cps, self._tokens + (now_loop - self._last_refill) * cps)
+        self._last_refill = now_loop
+        return min(want, int(self._tokens))
+
+    def _pacing_state(self) -> PacingState:
+        ringing = sum(1 for c in self._calls.values() if c.ringing)
+        live, abandoned = self._window_totals()
+        stats = PacingStats(
+            calls_finished=self.counters.finished,
+            live_answers=self.counters.live,
+            abandoned=self.counters.abandoned,
+            window_live_answers=live,
+            window_abandoned=abandoned,
+        )
+        return PacingState(
+            agents=self.telephony.agents.snapshot(),
+            calls_ringing=ringing,
+            calls_waiting_for_agent=self._waiting_for_agent,
+            lines_in_use=len(self._calls),
+            max_lines=self.cfg.pacing.max_lines,
+            stats=stats,
+            max_abandon_rate=self.cfg.pacing.max_abandon_rate,
+        )
+
+    def _sample_agents(self, now_loop: float) -> None:
+        snap = self.telephony.agents.snapshot()
+        last = getattr(self, "_last_sample", None)
+        if last is not None:
+            dt = now_loop - last
+            self.counters.agent_seconds += snap.logged_in * dt
+            self.counters.talk_seconds += snap.talking * dt
+        self._last_sample = now_loop
+
+    async def _idle_sleep(self, launched: int, now: float, until_epoch: float | None) -> None:
+        """Sleep one tick; with nothing in flight and nothing due, sleep until something is due."""
+        delay = self.tick_s
+        if not launched and not self._calls and self.state == "running":
+            due = await self.store.next_due(self.name)
+            if due is not None and due > now + self.tick_s:
+                delay = min(due - now, self.control_every_s * 30)
+                if until_epoch is not None:
+                    delay = min(delay, max(self.tick_s, until_epoch - now))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def _refresh_control(self) -> None:
+        control = await self.store.control(self.name)
+        if control.version != self._version:
+            if self._version != -1:
+                text = await self.store.campaign_text(self.name)
+                try:
+                    cfg = parse_campaign(text, f"campaign {self.name} (stored)")
+                except CallpactError as exc:
+                    log.error("campaign %s: stored configuration rejected, keeping the old one: %s",
+                              self.name, exc)
+                else:
+                    if cfg != self.cfg:
+                        log.info("campaign %s: configuration changed while running; applied", self.name)
+                    self.cfg = cfg
+                    self.policy = policy_for(cfg)
+            self._version = control.version
+            if control.state != self.state:
+                log.info("campaign %s: %s -> %s", self.name, self.state, control.state)
+            self.state = control.state
+
+    # -- abandon window --------------------------------------------------------------------------
+    async def _load_window(self) -> None:
+        hourly = await self.store.hourly_counts(self.name)
+        self._window = {hour: [live, abandoned] for hour, (live, abandoned) in hourly.items()}
+        stats = await self.store.stats(self.name)
+        self.counters.live = stats.get("live", 0)
+        self.counters.abandoned = stats.get("abandoned", 0)
+        self.counters.finished = sum(v for k, v in stats.items() if k.startswith("outcome:"))
+
+    def _window_totals(self) -> tuple[int, int]:
+        horizon = self.clock.now() - self.cfg.pacing.abandon_window_s
+        live = abandoned = 0
+        for hour, (lv, ab) in self._window.items():
+            if hour + 3600 > horizon:
+                live += lv
+                abandoned += ab
+        return live, abandoned
+
+    # -- one call ------------------------------------------------------------------------------
+    async def _run_call(self, live: _LiveCall) -> None:
+        loop = asyncio.get_running_loop()
+        cfg = self.cfg
+        fields: dict[str, Any] = {}
+        outcome: Outcome | None = None
+        detail = ""
+        request = OriginateRequest(
+            attempt_id=live.attempt_id,
+            number=live.phone,
+            caller_id=cfg.caller_id or "",
+            ring_timeout_s=cfg.pacing.ring_timeout_s,
+            variables={
+                "attempt_id": live.attempt_id,
+                "campaign": self.name,
+                "debtor_attempt": str(live.claim.state.attempts + 1),
+            },
+        )
+        call: Call | None = None
+        try:
+            call = await self.telephony.originate(request)
+            async for event in call.events():
+                if event.kind is CallEventKind.RINGING:
+                    fields["ringing_at"] = self.clock.now()
+                elif event.kind is CallEventKind.ANSWERED:
+                    live.ringing = False
+                    fields["answered_at"] = self.clock.now()
+                    if event.answered_by is AnsweredBy.MACHINE:
+                        outcome = Outcome.ANSWERED_MACHINE
+                        await call.hangup()
+                    else:
+                        outcome = await self._handle_person(call, live, fields, loop.time())
+                elif event.kind is CallEventKind.HANGUP:
+                    detail = event.detail or (event.cause.value if event.cause else "")
+                    if outcome is None:
+                        outcome = _CAUSE_OUTCOME.get(event.cause or HangupCause.FAILED, Outcome.FAILED)
+        except OriginateError as exc:
+            outcome, detail = Outcome.FAILED, f"originate refused: {exc}"
+        except asyncio.CancelledError:
+            # Shutting down: hang up, but still record the attempt before going.
+            if call is not None and not call.ended:
+                with contextlib.suppress(Exception):
+                    await call.hangup()
+            fields["ended_at"] = self.clock.now()
+            fields["detail"] = "dialer shut down mid-call"
+            await self._finish(live, outcome or Outcome.INTERRUPTED, fields)
+            raise
+        except Exception as exc:  # a backend bug must not lose the attempt
+            log.exception("attempt %s: call handling failed", live.attempt_id)
+            outcome, detail = Outcome.FAILED, f"internal error: {exc.__class__.__name__}"
+            if call is not None and not call.ended:
+                with contextlib.suppress(Exception):
+                    await call.hangup()
+        finally:
+            live.ringing = False
+        fields["ended_at"] = self.clock.now()
+        fields["detail"] = detail
+        await self._finish(live, outcome or Outcome.FAILED, fields)
+
+    async def _handle_person(self, call: Call, live: _LiveCall, fields: dict[str, Any],
+                             answered_loop: float) -> Outcome:
+        cfg = self.cfg
+        debtor = live.claim.debtor
+        if cfg.dial_mode is DialMode.AGENTLESS:
+            await call.play(Prompt(_reminder_text(cfg, debtor.language), debtor.language))
+            await call.hangup()
+            return Outcome.ANSWERED_HUMAN
+        self._waiting_for_agent += 1
+        try:
+            agent = await call.connect_agent(
+                cfg.agent_queue, cfg.pacing.agent_patience_s,
+                {"attempt_id": live.attempt_id, "debtor_id": debtor.debtor_id, "campaign": self.name},
+            )
+        finally:
+            self._waiting_for_agent -= 1
+        if agent is not None:
+            fields["connected_at"] = self.clock.now()
+            fields["agent"] = agent
+            return Outcome.CONNECTED_TO_AGENT
+        message = cfg.pacing.abandon_message.get(debtor.language) or next(
+            iter(cfg.pacing.abandon_message.values())
+        )
+        await call.play(Prompt(message.replace("{caller_id}", cfg.caller_id or ""), debtor.language))
+        await call.hangup()
+        return Outcome.ABANDONED
+
+    async def _finish(self, live: _LiveCall, outcome: Outcome, fields: dict[str, Any]) -> None:
+        """Record the outcome and the debtor's next step; retried while Redis is away."""
+        debtor, state = live.claim.debtor, live.claim.state
+        ended = fields["ended_at"]
+        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg)
+        hour = int(fields.get("answered_at", ended) // 3600 * 3600)
+        delay = 0.5
+        for attempt in range(12):
+            try:
+                await self.store.finish_attempt(
+                    self.name, live.attempt_id, debtor.debtor_id, outcome, fields,
+                    plan.state, plan.status, plan.due, hour,
+                )
+                break
+            except StoreUnavailable as exc:
+                log.warning("attempt %s: cannot record outcome yet (%s); retry %d",
+                            live.attempt_id, exc, attempt + 1)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        else:
+            self.counters.lost_writes += 1
+            log.error("attempt %s: outcome %s not recorded; it stays open and will be reconciled",
+                      live.attempt_id, outcome.value)
+        self._calls.pop(live.attempt_id, None)
+        if plan.due is not None:
+            self._nothing_due_until = min(self._nothing_due_until, plan.due)
+        c = self.counters
+        c.finished += 1
+        c.outcomes[outcome.value] = c.outcomes.get(outcome.value, 0) + 1
+        if outcome.is_live_answer:
+            c.live += 1
+            self._window.setdefault(hour, [0, 0])[0] += 1
+        if outcome is Outcome.ABANDONED:
+            c.abandoned += 1
+            self._window.setdefault(hour, [0, 0])[1] += 1
+            log.info("attempt %s to %s abandoned: no agent within %.1f s", live.attempt_id,
+                     mask_number(live.phone), self.cfg.pacing.agent_patience_s)
+
+    # -- crash recovery --------------------------------------------------------------------------
+    async def reconcile(self) -> int:
+        """Close attempts and release claims left behind by dialer processes that died."""
+        now = self.clock.now()
+        closed = 0
+        my_debtors = {c.claim.debtor.debtor_id for c in self._calls.values()}
+        others_open, others_claimed = await self.store.orphan_candidates(
+            self.name, set(self._calls), my_debtors)
+        alive: dict[str, bool] = {}
+
+        async def is_alive(owner: str) -> bool:
+            if owner not in alive:
+                alive[owner] = await self.store.is_alive(owner)
+            return alive[owner]
+
+        for row in await self.store.attempts(self.name, others_open) if others_open else []:
+            owner = row.get("owner", "")
+            if row.get("state") != "open" or await is_alive(owner):
+                continue
+            found = await self.store.debtor(self.name, row["debtor_id"])
+            if found is None:
+                continue
+            debtor, state, _ = found
+            dialled = float(row.get("dialled_at") or now)
+            plan = follow_up(debtor, state, Outcome.INTERRUPTED, dialled, now, row.get("phone", ""), self.cfg)
+            done = await self.store.finish_attempt(
+                self.name, row["attempt_id"], debtor.debtor_id, Outcome.INTERRUPTED,
+                {"ended_at": now, "detail": f"dialer {owner} stopped mid-call; reconciled"},
+                plan.state, plan.status, plan.due, int(now // 3600 * 3600),
+            )
+            if done:
+                closed += 1
+                log.warning("attempt %s (debtor %s) was left open by a dead dialer; marked interrupted",
+                            row["attempt_id"], row["debtor_id"])
+        claimed = await self.store.claimed_debtors(self.name, others_claimed) if others_claimed else []
+        for debtor_id, owner, attempt_id in claimed:
+            if attempt_id or owner == self.store.owner or await is_alive(owner):
+                continue
+            await self.store.reschedule(self.name, debtor_id, now)
+            log.warning("debtor %s was claimed by a dead dialer before dialling; back in the hopper",
+                        debtor_id)
+        return closed
+
+    async def _drain(self, timeout_s: float = 600.0) -> None:
+        """Let calls in flight finish (hanging up those that outlive ``timeout_s``)."""
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=30)
+
+
+def _reminder_text(cfg: CampaignConfig, language: str) -> str:
+    if language == "en":
+        return "This is a payment reminder. Please pay your overdue invoice or call us back."
+    return "Dit is een betalingsherinnering. Betaal alstublieft uw openstaande factuur of bel ons terug."

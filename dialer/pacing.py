@@ -1,0 +1,123 @@
+"""Pacing policies: how many calls to launch now. Pure functions of a snapshot, no I/O.
+
+The engine builds a :class:`PacingState` every tick and asks the campaign's
+policy for a number of new calls; it then clamps that number to the free lines
+and the calls-per-second budget, so a policy can never exceed either.
+
+- :class:`Progressive`: one call in flight per idle agent (no abandons possible
+  beyond an agent logging out mid-ring).
+- :class:`FixedRatio`: ``ratio`` calls in flight per idle agent ("power" or
+  "ratio" dialling, VICIdial's fixed dial level).
+- :class:`Agentless`: fill every line; the IVR handles the answers.
+- :class:`AdaptiveRatio`: the dial level follows the observed live-answer rate,
+  braked as the abandon rate approaches its limit; an interim policy for
+  ``dial_mode: predictive`` until the model-based predictive policy lands.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from sip.telephony import AgentSnapshot
+
+
+@dataclass(frozen=True)
+class PacingStats:
+    """What the campaign has observed so far (counted by the engine)."""
+
+    calls_finished: int = 0
+    live_answers: int = 0           # humans reached: connected, abandoned or IVR-handled
+    abandoned: int = 0
+    window_live_answers: int = 0    # the same within the campaign's abandon window
+    window_abandoned: int = 0
+
+    @property
+    def live_answer_rate(self) -> float | None:
+        return self.live_answers / self.calls_finished if self.calls_finished else None
+
+    @property
+    def window_abandon_rate(self) -> float:
+        return self.window_abandoned / self.window_live_answers if self.window_live_answers else 0.0
+
+
+@dataclass(frozen=True)
+class PacingState:
+    agents: AgentSnapshot
+    calls_ringing: int             # placed, not yet answered or ended
+    calls_waiting_for_agent: int   # answered by a person, waiting for an agent
+    lines_in_use: int
+    max_lines: int
+    stats: PacingStats
+    max_abandon_rate: float
+
+
+class PacingPolicy(Protocol):
+    name: str
+
+    def calls_to_launch(self, state: PacingState) -> int: ...
+
+
+def _in_flight(state: PacingState) -> int:
+    return state.calls_ringing + state.calls_waiting_for_agent
+
+
+@dataclass
+class Progressive:
+    name: str = "progressive"
+
+    def calls_to_launch(self, state: PacingState) -> int:
+        return max(0, state.agents.idle - _in_flight(state))
+
+
+@dataclass
+class FixedRatio:
+    ratio: float = 1.5
+    name: str = "ratio"
+
+    def calls_to_launch(self, state: PacingState) -> int:
+        target = math.ceil(self.ratio * state.agents.idle - 1e-9)
+        return max(0, target - _in_flight(state))
+
+
+@dataclass
+class Agentless:
+    name: str = "agentless"
+
+    def calls_to_launch(self, state: PacingState) -> int:
+        return max(0, state.max_lines - state.lines_in_use)
+
+
+@dataclass
+class AdaptiveRatio:
+    """Dial level ≈ 1 / live-answer rate, clamped to [min, max] and braked by the abandon budget.
+
+    With fewer than ``warmup_calls`` finished calls it dials at ``min_level``:
+    with little data the answer rate is unknown and over-dialling is the error
+    the law punishes. The brake scales the surplus over 1.0 down linearly from
+    half the abandon limit to the limit, where the policy becomes progressive.
+    """
+
+    min_level: float = 1.0
+    max_level: float = 3.0
+    warmup_calls: int = 50
+    name: str = "adaptive"
+
+    def dial_level(self, state: PacingState) -> float:
+        rate = state.stats.live_answer_rate
+        if rate is None or state.stats.calls_finished < self.warmup_calls or rate <= 0:
+            return self.min_level
+        level = min(self.max_level, max(self.min_level, 1.0 / rate))
+        limit = state.max_abandon_rate
+        observed = state.stats.window_abandon_rate
+        if observed >= limit:
+            return max(1.0, self.min_level) if self.min_level <= 1.0 else self.min_level
+        if observed > limit / 2:
+            brake = (limit - observed) / (limit / 2)
+            level = 1.0 + (level - 1.0) * brake
+        return max(self.min_level, level)
+
+    def calls_to_launch(self, state: PacingState) -> int:
+        target = math.ceil(self.dial_level(state) * state.agents.idle - 1e-9)
+        return max(0, target - _in_flight(state))

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up everything callpact needs on Debian/Ubuntu: system packages through apt,
+# a virtual environment in .venv with callpact and its test tools.
+# Idempotent and quick when already done. Run as root or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(redis-server)
+PYTHON=${PYTHON:-python3}
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.callpact-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing callpact and its Python dependencies into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING" || true
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING" || true
+    .venv/bin/python -c "import dialer, sip, redis, phonenumbers, holidays, yaml, rich" \
+        || { echo "setup: the Python install failed" >&2; exit 1; }
+    touch "$stamp"
+fi
+echo "setup: ready (.venv/bin/callpact)"
