@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -27,18 +28,20 @@ from dialer.campaign import parse_campaign, set_campaign_key
 from dialer.errors import CallpactError, ConfigError, InputError
 from dialer.store import Store
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# No markup (file names, YAML keys and values are printed as they are, brackets and all) and no
+# wrapping at 80 columns when piped: an error stays one line that scripts and logs can grep.
+console = Console(stderr=False, highlight=False, markup=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="callpact", description="Outbound dialer and IVR for collections teams.")
     p.add_argument("--version", action="version", version=f"callpact {__version__}")
-    p.add_argument("--redis-url", help="Redis to use (default: $REDIS_URL, else the embedded Redis)")
-    p.add_argument("--data-dir", type=Path, help="data directory of the embedded Redis "
-                   "(default: $CALLPACT_DATA_DIR or ~/.local/share/callpact)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _global_options(p, None)
+    # The same options after the command (`callpact demo --data-dir d`); there they override.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
+    sub = _Subparsers(p.add_subparsers(dest="command", required=True, metavar="COMMAND"), common)
 
     imp = sub.add_parser("import", help="import a debtor list (CSV or JSON Lines) into a campaign")
     imp.add_argument("file", type=Path)
@@ -48,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--no-progress", action="store_true")
 
     camp = sub.add_parser("campaign", help="load, start, pause, resume, stop, inspect and tune campaigns")
-    csub = camp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    csub = _Subparsers(camp.add_subparsers(dest="action", required=True, metavar="ACTION"), common)
     load = csub.add_parser("load", help="load (or update) a campaign from its YAML file")
     load.add_argument("file", type=Path)
     csub.add_parser("list", help="list loaded campaigns and their state")
@@ -94,6 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _global_options(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("--redis-url", default=default,
+                   help="Redis to use (default: $REDIS_URL, else the embedded Redis)")
+    p.add_argument("--data-dir", type=Path, default=default, help="data directory of the embedded Redis "
+                   "(default: $CALLPACT_DATA_DIR or ~/.local/share/callpact)")
+    p.add_argument("-v", "--verbose", action="count", default=0 if default is None else default,
+                   help="log more (-v info, -vv debug)")
+
+
+class _Subparsers:
+    """``add_subparsers()`` whose parsers all accept the global options too."""
+
+    def __init__(self, action: Any, common: argparse.ArgumentParser) -> None:
+        self.action = action
+        self.common = common
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return self.action.add_parser(name, parents=[self.common], **kwargs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -102,13 +125,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler = COMMANDS[args.command]
     try:
+        if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
+            raise ConfigError("is not a directory", where=f"--data-dir {args.data_dir}")
         return handler(args)
     except CallpactError as exc:
-        err_console.print(f"[bold red]callpact: error:[/] {exc}", markup=True, highlight=False)
+        _error(str(exc))
         return exc.exit_code
+    except OSError as exc:
+        if exc.filename is None:  # not about a file the user named: a bug, shown as one
+            raise
+        _error(f"{exc.filename}: {exc.strerror or exc}")
+        return 2
     except KeyboardInterrupt:
         err_console.print("callpact: interrupted")
         return 130
+
+
+def _error(message: str) -> None:
+    err_console.print(f"[bold red]callpact: error:[/] {escape(message)}", markup=True)
 
 
 def _run(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]) -> int:
@@ -129,6 +163,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.exists():
         raise InputError("file not found", where=str(path))
+    if path.is_dir():
+        raise InputError("is a directory, not a debtor list", where=str(path))
+    rejects: Path | None = args.rejects
+    if rejects is not None and (rejects.is_dir() or not rejects.parent.is_dir()):
+        raise InputError("cannot write the rejects file here: "
+                         + ("it is a directory" if rejects.is_dir() else "its directory does not exist"),
+                         where=str(rejects))
 
     async def body(store: Store) -> int:
         cfg = parse_campaign(await store.campaign_text(args.campaign), f"campaign {args.campaign}")
@@ -159,7 +200,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             console.print(f"flagged numbers written to {result.flags_path}")
         if result.unschedulable:
             console.print(f"warning: {result.unschedulable} debtors have no calling window in the next year")
-        return 0 if result.accepted or not result.rejected else 2
+        if result.rejected:  # bad input: a script must notice, even though the good rows are stored
+            fix = f"fix them in {result.rejects_path} and import that file again" if result.rejects_path \
+                else "see above"
+            rows = "1 row" if result.rejected == 1 else f"{result.rejected} rows"
+            kept = "1 good row was" if result.accepted == 1 else f"{result.accepted} good rows were"
+            _error(f"{path}: {rows} rejected ({fix}); {kept} stored")
+            return 2
+        return 0
 
     return _run(args, body)
 
@@ -176,6 +224,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
                 raise ConfigError("file not found", where=str(args.file)) from None
             except UnicodeDecodeError:
                 raise ConfigError("not UTF-8 text", where=str(args.file)) from None
+            except OSError as exc:
+                raise ConfigError(f"cannot read: {exc.strerror}", where=str(args.file)) from None
             cfg = parse_campaign(text, str(args.file))
             existed = cfg.name in await store.campaigns()
             await store.save_campaign(cfg.name, text)
@@ -191,6 +241,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
             console.print(table)
             return 0
         if action in ("start", "pause", "resume", "stop"):
+            await store.campaign_text(args.name)  # not loaded: say how to load it
             current = (await store.control(args.name)).state
             target = {"start": "running", "resume": "running", "pause": "paused", "stop": "stopped"}[action]
             if action == "resume" and current != "paused":
@@ -278,6 +329,9 @@ def print_report(report: dict[str, Any]) -> None:
 # -- export --------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     from dialer.export import export_attempts
+
+    if args.out.is_dir():
+        raise InputError("is a directory; give the CSV file to write, e.g. attempts.csv", where=str(args.out))
 
     async def body(store: Store) -> int:
         await store.campaign_text(args.name)

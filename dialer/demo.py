@@ -101,9 +101,9 @@ class _ProgressLine:
         stats = self.network.agents.stats()
         local = dt.datetime.fromtimestamp(engine.clock.now(), AMSTERDAM)
         return (
-            f"{local:%H:%M} | attempts {c.attempts:5d} | contacts {c.contacts:4d} | "
-            f"abandoned {c.abandon_rate:5.2%} | agents busy {stats.utilisation:5.1%} | "
-            f"lines {engine.calls_in_flight:3d}"
+            f"{local:%H:%M}  attempts {c.attempts:4d}  contacts {c.contacts:4d}  "
+            f"abandoned {c.abandon_rate:5.2%}  agents busy {stats.utilisation:4.0%}  "
+            f"lines {engine.calls_in_flight:2d}"
         )
 
     def __call__(self, engine: CampaignEngine) -> None:

@@ -84,12 +84,14 @@ async def import_file(
     started = time.perf_counter()
     batch: list[Accepted] = []
     last_line = 0
-    with RejectsWriter(rejects_path) as rejects, FlagsWriter(flags_path) as flags:
+    # Open (and sniff) the list first: a file refused as a whole leaves no empty rejects/flags files.
+    reader = read_debtors(path, options)
+    with reader, RejectsWriter(rejects_path) as rejects, FlagsWriter(flags_path) as flags:
         async def flush() -> None:
             await _store_batch(store, cfg, batch, now, result, flags)
             batch.clear()
 
-        for item in read_debtors(path, options):
+        for item in reader:
             if isinstance(item, Rejected):
                 rejects.write(item)
                 result.rejected += 1
@@ -130,6 +132,7 @@ async def _store_batch(store: Store, cfg: CampaignConfig, batch: list[Accepted],
     numbers = sorted({phone for item in batch for phone in item.debtor.phones})
     owners = await store.phone_owners(cfg.name, numbers)
     rows: list[tuple[Debtor, float, float]] = []
+    due_by_zone: dict[str, float | None] = {}
     for item in batch:
         debtor = item.debtor
         for phone in debtor.phones:
@@ -139,7 +142,10 @@ async def _store_batch(store: Store, cfg: CampaignConfig, batch: list[Accepted],
                                        f"also the number of stored debtor {', '.join(others[:3])}"),
                             debtor.debtor_id)
                 result.flagged += 1
-        due = first_due(debtor, cfg, now)
+        # A fresh debtor's first due instant depends only on its time zone (same ``now``, no history).
+        if debtor.timezone not in due_by_zone:
+            due_by_zone[debtor.timezone] = first_due(debtor, cfg, now)
+        due = due_by_zone[debtor.timezone]
         if due is None:
             result.unschedulable += 1
             due = float("inf")

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from dialer.errors import StoreUnavailable
 
@@ -56,6 +58,7 @@ class EmbeddedRedis:
     socket_path: Path
     started_here: bool
     pid: int | None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -66,7 +69,8 @@ def _ping(socket_path: Path) -> bool:
     if not socket_path.exists():
         return False
     try:
-        client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, socket_connect_timeout=1,
+                             retry=Retry(NoBackoff(), 0))
         try:
             return bool(client.ping())
         finally:
@@ -123,7 +127,7 @@ def ensure_running(data_dir: Path, *, startup_timeout_s: float = 15.0) -> Embedd
         if _ping(sock):
             if proc.stderr:
                 proc.stderr.close()
-            return EmbeddedRedis(data_dir, sock, started_here=True, pid=proc.pid)
+            return EmbeddedRedis(data_dir, sock, started_here=True, pid=proc.pid, process=proc)
         time.sleep(0.02)
     proc.kill()
     raise StoreUnavailable(f"redis-server did not answer within {startup_timeout_s:.0f} s",
@@ -137,7 +141,9 @@ def shutdown_if_last(server: EmbeddedRedis, own_client_prefix: str) -> bool:
     Returns True if the server was shut down.
     """
     try:
-        client = redis.Redis(unix_socket_path=str(server.socket_path), socket_timeout=5)
+        # No retries: the server closing the connection is the expected answer to SHUTDOWN.
+        client = redis.Redis(unix_socket_path=str(server.socket_path), socket_timeout=5,
+                             retry=Retry(NoBackoff(), 0))
         others = [
             c for c in client.client_list()
             if not str(c.get("name", "")).startswith(own_client_prefix) and c.get("cmd") != "client|list"
@@ -155,7 +161,9 @@ def shutdown_if_last(server: EmbeddedRedis, own_client_prefix: str) -> bool:
 
 
 def kill(server: EmbeddedRedis) -> None:
-    """Stop the server by PID (tests and emergencies); only ever a PID we recorded."""
+    """Stop the server by PID (tests and emergencies); only ever a PID we recorded, only while it answers."""
+    if not _ping(server.socket_path):
+        return
     pid = server.pid or _read_pid(server.data_dir)
     if pid:
         with contextlib.suppress(ProcessLookupError):
@@ -164,6 +172,10 @@ def kill(server: EmbeddedRedis) -> None:
 
 
 def _wait_gone(server: EmbeddedRedis, timeout_s: float = 10.0) -> None:
+    if server.process is not None:  # our child: reap it, so no zombie is left behind
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(timeout_s)
+        return
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and _ping(server.socket_path):
         time.sleep(0.02)

@@ -6,10 +6,11 @@ awaited, the clock jumps straight to the next timer, so a simulated working day
 takes as long as the work in it, not as long as the day.
 
 Real I/O (Redis) must not be skipped over: while a coroutine waits inside
-:func:`real_io` (the Redis connection class wraps every read in it), the loop
-blocks on the real selector and the virtual clock advances at real speed, so a
-Redis reply costs its true few microseconds of simulated time and a dead Redis
-still runs into its timeouts instead of hanging the loop.
+:func:`real_io` (the Redis connection class wraps every socket wait in it), the
+loop blocks on the real selector. A reply that comes promptly costs no virtual
+time, which keeps a seeded simulation repeatable; a wait that finds nothing for
+50 ms lets the virtual clock advance at real speed, so a dead Redis still runs
+into its timeouts instead of hanging the loop.
 """
 
 from __future__ import annotations
@@ -52,11 +53,14 @@ class _VirtualSelector(selectors.BaseSelector):
         if timeout is not None and timeout <= 0:
             return self._real.select(0)
         if loop._real_io_waiters or timeout is None:
-            # Wait for the real world; let virtual time flow at real speed meanwhile.
+            # Wait for the real world. A prompt answer costs no virtual time (so a simulation
+            # is repeatable); a slow or missing one lets virtual time flow at real speed, so
+            # timeouts on a dead link still fire.
             started = time.monotonic()
             wait = 0.05 if timeout is None else min(timeout, 0.05)
             ready = self._real.select(wait)
-            loop._now += min(time.monotonic() - started, timeout if timeout is not None else 1e9)
+            if not ready:
+                loop._now += min(time.monotonic() - started, timeout if timeout is not None else 1e9)
             return ready
         ready = self._real.select(0)
         if not ready:
