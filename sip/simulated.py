@@ -121,6 +121,8 @@ _DEFAULT_INVALID_S = Uniform(0.5, 1.5)
 _DEFAULT_HUMAN_HANGUP_S = Uniform(5.0, 15.0)
 _DEFAULT_MACHINE_HANGUP_S = Uniform(15.0, 25.0)
 _DEFAULT_MACHINE_TALK_S = Uniform(3.0, 8.0)
+_DEFAULT_KEYPAD_S = Uniform(0.8, 2.5)
+_DEFAULT_KEYPAD = tuple((d, 1.0) for d in "0123456789")
 
 
 @dataclass(frozen=True)
@@ -149,11 +151,21 @@ class NetworkProfile:
     amd_false_machine: float = 0.0                                  # share of people AMD reports as MACHINE
     amd_false_human: float = 0.0                                    # share of machines AMD reports as HUMAN
     prompt_words_per_s: float = 2.5
+    # When a person is asked for keys: which (key -> weight; a mapping is accepted), how often
+    # they give none, and how long each press takes.
+    keypad: tuple[tuple[str, float], ...] = _DEFAULT_KEYPAD
+    keypad_no_input: float = 0.15
+    keypad_s: Distribution = _DEFAULT_KEYPAD_S
 
     def __post_init__(self) -> None:
         for name in ("amd_s", "ring_s", "setup_s", "invalid_s", "human_hangup_s",
-                     "machine_hangup_s", "machine_talk_s"):
+                     "machine_hangup_s", "machine_talk_s", "keypad_s"):
             object.__setattr__(self, name, as_distribution(getattr(self, name)))
+        pairs = tuple(self.keypad.items() if isinstance(self.keypad, Mapping) else self.keypad)
+        if not pairs or any(len(d) != 1 or d not in "0123456789*#" or w < 0 for d, w in pairs) \
+                or sum(w for _, w in pairs) <= 0:
+            raise ValueError(f"keypad must map DTMF keys to non-negative weights, not {self.keypad!r}")
+        object.__setattr__(self, "keypad", pairs)
         object.__setattr__(self, "invalid_numbers", frozenset(self.invalid_numbers))
         if isinstance(self.answer_prob, Piecewise):
             for value in self.answer_prob.values():
@@ -162,7 +174,7 @@ class NetworkProfile:
             object.__setattr__(self, "answer_prob", float(self.answer_prob))
             _check_prob("answer_prob", self.answer_prob)
         for name in ("machine_share", "busy_prob", "failed_prob", "amd_false_machine",
-                     "amd_false_human"):
+                     "amd_false_human", "keypad_no_input"):
             _check_prob(name, getattr(self, name))
         if not (self.prompt_words_per_s > 0 and math.isfinite(self.prompt_words_per_s)):
             raise ValueError(f"prompt_words_per_s must be > 0, not {self.prompt_words_per_s!r}")
@@ -186,10 +198,18 @@ class NetworkProfile:
         if section.has("answer_prob"):
             kwargs["answer_prob"] = _read_prob_or_steps(section, "answer_prob")
         for name in ("machine_share", "busy_prob", "failed_prob", "amd_false_machine",
-                     "amd_false_human"):
+                     "amd_false_human", "keypad_no_input"):
             kwargs[name] = section.number(name, getattr(defaults, name), minimum=0, maximum=1)
+        if section.has("keypad"):
+            keys = section.section("keypad")
+            weights = {d: keys.number(d, minimum=0) for d in keys.remaining_keys()
+                       if d in "0123456789*#" and len(d) == 1}
+            keys.finish(allowed_hint=list("0123456789*#"))
+            if not weights or sum(weights.values()) <= 0:
+                raise section.error("keypad", "give at least one key a weight above 0")
+            kwargs["keypad"] = tuple(weights.items())
         for name in ("amd_s", "ring_s", "setup_s", "invalid_s", "human_hangup_s",
-                     "machine_hangup_s", "machine_talk_s"):
+                     "machine_hangup_s", "machine_talk_s", "keypad_s"):
             kwargs[name] = read_distribution(section, name, getattr(defaults, name))
         kwargs["invalid_numbers"] = frozenset(section.items(
             "invalid_numbers",
@@ -618,6 +638,7 @@ class SimulatedCall(Call):
         self._machine_done = False                          # machine wants to go once the play ends
         self._plays: set[asyncio.Future[None]] = set()
         self._waiter: _Waiter | None = None
+        self._questions = 0
 
     @property
     def truth(self) -> AnsweredBy | None:
@@ -724,6 +745,49 @@ class SimulatedCall(Call):
         finally:
             handle.cancel()
             self._play_over(fut, loop.time())
+
+    async def collect_dtmf(self, *, max_digits: int = 1, timeout_s: float = 5.0,
+                           terminator: str | None = "#") -> str:
+        """A person presses ``max_digits`` keys drawn from ``profile.keypad`` (one key-press
+        time each), or nothing (``keypad_no_input``); a machine never presses. While the
+        person is busy answering their patience clock is stopped, as during a prompt.
+
+        Draws come from the call's own stream (seeded like its fate, numbered per
+        question), so the same debtor attempt answers the same way under any policy.
+        """
+        if self.ended:
+            return ""
+        if self.answered_at is None:
+            raise RuntimeError(f"{self.attempt_id}: collect_dtmf() before the call was answered")
+        profile = self._network.profile
+        self._questions += 1
+        rng = random.Random(f"{self._network.seed}:{self.request.number}:"
+                            f"{self.request.variables.get('debtor_attempt', '')}:keypad:{self._questions}")
+        keys, weights = zip(*profile.keypad, strict=True)
+        digits = ""
+        elapsed = 0.0
+        answers = self.fate.truth is AnsweredBy.HUMAN and rng.random() >= profile.keypad_no_input
+        if answers:
+            for _ in range(max_digits):
+                elapsed += profile.keypad_s.sample(rng)
+                key = rng.choices(keys, weights)[0]
+                if elapsed > timeout_s or key == terminator:
+                    break
+                digits += key
+        loop = asyncio.get_running_loop()
+        done_at = loop.time() + (min(elapsed, timeout_s) if answers else timeout_s)
+        fut: asyncio.Future[None] = loop.create_future()
+        self._plays.add(fut)                     # engaged: the patience clock stops meanwhile
+        if self.fate.truth is AnsweredBy.HUMAN and self._far_end is not None:
+            self._far_end.cancel()
+            self._far_end = None
+        handle = loop.call_at(done_at, self._play_over, fut, done_at)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+            self._play_over(fut, loop.time())
+        return "" if self.ended and self.ended_at is not None and self.ended_at < done_at else digits
 
     def _play_over(self, fut: asyncio.Future[None], at: float) -> None:
         if not fut.done():

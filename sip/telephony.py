@@ -115,6 +115,16 @@ class Call(abc.ABC):
         """Play a prompt to the far end; returns when it has been heard (or the call ended)."""
 
     @abc.abstractmethod
+    async def collect_dtmf(self, *, max_digits: int = 1, timeout_s: float = 5.0,
+                           terminator: str | None = "#") -> str:
+        """Collect keypad digits from the far end.
+
+        Returns as soon as ``max_digits`` digits or the ``terminator`` (not
+        included) arrive; with what came so far (possibly "") after
+        ``timeout_s`` seconds without a complete answer, or when the call ends.
+        """
+
+    @abc.abstractmethod
     async def connect_agent(self, queue: str, patience_s: float,
                             context: Mapping[str, str]) -> str | None:
         """Bridge this answered call to an agent of ``queue``.
