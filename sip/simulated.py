@@ -731,9 +731,15 @@ class SimulatedCall(Call):
             return
         if self.answered_at is None:
             raise RuntimeError(f"{self.attempt_id}: play() before the call was answered")
+        now = asyncio.get_running_loop().time()
+        await self._engaged_until(now + prompt_duration(prompt, self._network.profile.prompt_words_per_s))
+
+    async def _engaged_until(self, end: float) -> None:
+        """Keep the far end occupied (listening or keying) until ``end`` or the call ends.
+
+        A person's patience clock is stopped meanwhile and restarts in full afterwards.
+        """
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        end = now + prompt_duration(prompt, self._network.profile.prompt_words_per_s)
         fut: asyncio.Future[None] = loop.create_future()
         self._plays.add(fut)
         if self.fate.truth is AnsweredBy.HUMAN and self._far_end is not None:
@@ -774,19 +780,8 @@ class SimulatedCall(Call):
                 if elapsed > timeout_s or key == terminator:
                     break
                 digits += key
-        loop = asyncio.get_running_loop()
-        done_at = loop.time() + (min(elapsed, timeout_s) if answers else timeout_s)
-        fut: asyncio.Future[None] = loop.create_future()
-        self._plays.add(fut)                     # engaged: the patience clock stops meanwhile
-        if self.fate.truth is AnsweredBy.HUMAN and self._far_end is not None:
-            self._far_end.cancel()
-            self._far_end = None
-        handle = loop.call_at(done_at, self._play_over, fut, done_at)
-        try:
-            await fut
-        finally:
-            handle.cancel()
-            self._play_over(fut, loop.time())
+        done_at = asyncio.get_running_loop().time() + (min(elapsed, timeout_s) if answers else timeout_s)
+        await self._engaged_until(done_at)
         return "" if self.ended and self.ended_at is not None and self.ended_at < done_at else digits
 
     def _play_over(self, fut: asyncio.Future[None], at: float) -> None:
