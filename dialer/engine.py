@@ -29,14 +29,15 @@ from dialer.campaign import CampaignConfig, DialMode, parse_campaign
 from dialer.errors import CallpactError, StoreUnavailable
 from dialer.model import DebtorStatus, Outcome
 from dialer.pacing import (
-    AdaptiveRatio,
     Agentless,
     FixedRatio,
+    Observations,
     PacingPolicy,
     PacingState,
     PacingStats,
     Progressive,
 )
+from dialer.predictive import PredictivePolicy
 from dialer.privacy import mask_number
 from dialer.scheduling import dial_check, follow_up, phone_to_dial
 from dialer.store import AttemptStart, Claim, Store
@@ -79,15 +80,20 @@ class Clock:
         return self._origin + (loop_now - self._loop_origin)
 
 
-def policy_for(cfg: CampaignConfig) -> PacingPolicy:
+def policy_for(cfg: CampaignConfig, previous: PacingPolicy | None = None) -> PacingPolicy:
+    """The campaign's pacing policy; a predictive one keeps what it learned across setting changes."""
     pacing = cfg.pacing
+    if cfg.dial_mode is DialMode.PREDICTIVE:
+        if isinstance(previous, PredictivePolicy):
+            return previous.reconfigured(pacing)
+        return PredictivePolicy.for_campaign(pacing)
     if cfg.dial_mode is DialMode.PROGRESSIVE:
         return Progressive()
     if cfg.dial_mode is DialMode.RATIO:
         return FixedRatio(ratio=pacing.ratio)
     if cfg.dial_mode is DialMode.AGENTLESS:
         return Agentless()
-    return AdaptiveRatio(min_level=pacing.min_dial_level, max_level=pacing.max_dial_level)
+    raise AssertionError(cfg.dial_mode)
 
 
 @dataclass
@@ -124,7 +130,10 @@ class _LiveCall:
     attempt_id: str
     phone: str
     dialled_at: float
+    dialled_loop: float
     ringing: bool = True
+    resolved_loop: float | None = None     # when it stopped ringing (answered or ended)
+    connected_loop: float | None = None
 
 
 class CampaignEngine:
@@ -133,7 +142,8 @@ class CampaignEngine:
     def __init__(self, store: Store, telephony: Telephony, cfg: CampaignConfig, *,
                  clock: Clock | None = None, tick_s: float = 0.5, control_every_s: float = 2.0,
                  reconcile_every_s: float | None = None,
-                 on_tick: Callable[[CampaignEngine], Any] | None = None) -> None:
+                 on_tick: Callable[[CampaignEngine], Any] | None = None,
+                 policy: PacingPolicy | None = None) -> None:
         self.store = store
         self.telephony = telephony
         self.cfg = cfg
@@ -144,7 +154,9 @@ class CampaignEngine:
         # A dead process is only recognisable once its heartbeat expired, so looking more often is waste.
         self.reconcile_every_s = reconcile_every_s or store.heartbeat_ttl_s / 2
         self.on_tick = on_tick
-        self.policy = policy_for(cfg)
+        self._fixed_policy = policy
+        self.policy = policy or policy_for(cfg)
+        self.observed = Observations()
         self.counters = EngineCounters()
         self.state = "stopped"
         self._version = -1
@@ -156,6 +168,7 @@ class CampaignEngine:
         self._window: dict[int, list[int]] = {}   # hour epoch -> [live, abandoned]
         self._stop = asyncio.Event()
         self._nothing_due_until = 0.0
+        self._next_control = self._next_heartbeat = self._next_reconcile = 0.0
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -170,37 +183,58 @@ class CampaignEngine:
         loop = asyncio.get_running_loop()
         await self._load_window()
         await self.reconcile()
-        next_control = loop.time()
-        next_reconcile = next_heartbeat = time.monotonic()
+        self._next_control = loop.time()
+        self._next_reconcile = self._next_heartbeat = time.monotonic()
         try:
+            outage_since: float | None = None
             while not self._stop.is_set():
                 now_loop = loop.time()
                 now = self.clock.now()
                 if until_epoch is not None and now >= until_epoch:
                     break
-                if now_loop >= next_control:
-                    await self._refresh_control()
-                    next_control = now_loop + self.control_every_s
-                # Heartbeats and the search for dead processes follow real time: Redis expires
-                # heartbeats in real seconds, also while a simulation runs in virtual time.
-                real_now = time.monotonic()
-                if real_now >= next_heartbeat:
-                    await self.store.heartbeat(f"campaign {self.name}")
-                    next_heartbeat = real_now + self.store.heartbeat_ttl_s / 3
-                if real_now >= next_reconcile:
-                    await self.reconcile()
-                    next_reconcile = real_now + self.reconcile_every_s
-                if exit_when_stopped and self.state == "stopped" and not self._calls:
+                try:
+                    stop = await self._tick(now, now_loop, exit_when_stopped, until_epoch)
+                except StoreUnavailable as exc:
+                    # Calls in progress go on (their outcomes are retried); no new ones until Redis
+                    # is back. The loop itself must survive: a dialer that silently stops is worse.
+                    if outage_since is None:
+                        outage_since = now_loop
+                        log.error("campaign %s: %s; not launching calls until it is back", self.name, exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                if outage_since is not None:
+                    log.warning("campaign %s: Redis is back after %.0f s", self.name, now_loop - outage_since)
+                    outage_since = None
+                if stop:
                     break
-                self._sample_agents(now_loop)
-                launched = 0
-                if self.state == "running":
-                    launched = await self._launch(now, now_loop)
-                if self.on_tick is not None:
-                    self.on_tick(self)
-                await self._idle_sleep(launched, now, until_epoch)
         finally:
             await self._drain()
+
+    async def _tick(self, now: float, now_loop: float, exit_when_stopped: bool,
+                    until_epoch: float | None) -> bool:
+        """One round of the pacing loop; True when the engine should stop."""
+        if now_loop >= self._next_control:
+            await self._refresh_control()
+            self._next_control = now_loop + self.control_every_s
+        # Heartbeats and the search for dead processes follow real time: Redis expires
+        # heartbeats in real seconds, also while a simulation runs in virtual time.
+        real_now = time.monotonic()
+        if real_now >= self._next_heartbeat:
+            await self.store.heartbeat(f"campaign {self.name}")
+            self._next_heartbeat = real_now + self.store.heartbeat_ttl_s / 3
+        if real_now >= self._next_reconcile:
+            await self.reconcile()
+            self._next_reconcile = real_now + self.reconcile_every_s
+        if exit_when_stopped and self.state == "stopped" and not self._calls:
+            return True
+        self._sample_agents(now_loop)
+        launched = 0
+        if self.state == "running":
+            launched = await self._launch(now, now_loop)
+        if self.on_tick is not None:
+            self.on_tick(self)
+        await self._idle_sleep(launched, now, until_epoch)
+        return False
 
     # -- one tick ------------------------------------------------------------------------------
     async def _launch(self, now: float, now_loop: float) -> int:
@@ -235,7 +269,7 @@ class CampaignEngine:
         ids = await self.store.begin_attempts(self.name, starts)
         self._tokens -= len(ids)
         for aid, start in zip(ids, starts, strict=True):
-            live = _LiveCall(start.claim, aid, start.phone, start.dialled_at)
+            live = _LiveCall(start.claim, aid, start.phone, start.dialled_at, now_loop)
             self._calls[aid] = live
             self.counters.attempts += 1
             task = asyncio.create_task(self._run_call(live), name=f"call-{aid}")
@@ -253,14 +287,20 @@ class CampaignEngine:
         return min(want, int(self._tokens))
 
     def _pacing_state(self) -> PacingState:
-        ringing = sum(1 for c in self._calls.values() if c.ringing)
+        now_loop = asyncio.get_running_loop().time()
+        ringing_s = tuple(now_loop - c.dialled_loop for c in self._calls.values() if c.ringing)
+        ringing = len(ringing_s)
         live, abandoned = self._window_totals()
+        this_hour = self._window.get(int(self.clock.now() // 3600 * 3600), (0, 0))
         stats = PacingStats(
             calls_finished=self.counters.finished,
             live_answers=self.counters.live,
             abandoned=self.counters.abandoned,
             window_live_answers=live,
             window_abandoned=abandoned,
+            hour_live_answers=this_hour[0],
+            hour_abandoned=this_hour[1],
+            hour_elapsed_s=self.clock.now() % 3600,
         )
         return PacingState(
             agents=self.telephony.agents.snapshot(),
@@ -270,6 +310,11 @@ class CampaignEngine:
             max_lines=self.cfg.pacing.max_lines,
             stats=stats,
             max_abandon_rate=self.cfg.pacing.max_abandon_rate,
+            now=now_loop,
+            ringing_s=ringing_s,
+            observed=self.observed,
+            agent_patience_s=self.cfg.pacing.agent_patience_s,
+            typical_wrap_s=getattr(self.telephony.agents, "typical_wrap_s", None),
         )
 
     def _sample_agents(self, now_loop: float) -> None:
@@ -306,8 +351,9 @@ class CampaignEngine:
                 else:
                     if cfg != self.cfg:
                         log.info("campaign %s: configuration changed while running; applied", self.name)
+                    if self._fixed_policy is None:
+                        self.policy = policy_for(cfg, previous=self.policy)
                     self.cfg = cfg
-                    self.policy = policy_for(cfg)
             self._version = control.version
             if control.state != self.state:
                 log.info("campaign %s: %s -> %s", self.name, self.state, control.state)
@@ -357,13 +403,19 @@ class CampaignEngine:
                     fields["ringing_at"] = self.clock.now()
                 elif event.kind is CallEventKind.ANSWERED:
                     live.ringing = False
+                    live.resolved_loop = event.at
                     fields["answered_at"] = self.clock.now()
                     if event.answered_by is AnsweredBy.MACHINE:
                         outcome = Outcome.ANSWERED_MACHINE
                         await call.hangup()
                     else:
+                        self.observed.answer_delays.append(event.at - live.dialled_loop)
                         outcome = await self._handle_person(call, live, fields, loop.time())
                 elif event.kind is CallEventKind.HANGUP:
+                    if live.resolved_loop is None:
+                        live.resolved_loop = event.at
+                    if live.connected_loop is not None:
+                        self.observed.talk_times.append(max(0.0, event.at - live.connected_loop))
                     detail = event.detail or (event.cause.value if event.cause else "")
                     if outcome is None:
                         outcome = _CAUSE_OUTCOME.get(event.cause or HangupCause.FAILED, Outcome.FAILED)
@@ -407,6 +459,7 @@ class CampaignEngine:
         finally:
             self._waiting_for_agent -= 1
         if agent is not None:
+            live.connected_loop = asyncio.get_running_loop().time()
             fields["connected_at"] = self.clock.now()
             fields["agent"] = agent
             return Outcome.CONNECTED_TO_AGENT
@@ -445,10 +498,17 @@ class CampaignEngine:
             self._nothing_due_until = min(self._nothing_due_until, plan.due)
         c = self.counters
         c.finished += 1
+        now_loop = asyncio.get_running_loop().time()
+        self.observed.call_finished(
+            outcome.is_live_answer, at=now_loop, abandoned=outcome is Outcome.ABANDONED,
+            unanswered_after_s=None if outcome.is_live_answer
+            else (live.resolved_loop or now_loop) - live.dialled_loop,
+        )
         c.outcomes[outcome.value] = c.outcomes.get(outcome.value, 0) + 1
         if outcome.is_live_answer:
             c.live += 1
             self._window.setdefault(hour, [0, 0])[0] += 1
+        log.debug("attempt %s to %s: %s", live.attempt_id, mask_number(live.phone), outcome.value)
         if outcome is Outcome.ABANDONED:
             c.abandoned += 1
             self._window.setdefault(hour, [0, 0])[1] += 1
@@ -491,7 +551,8 @@ class CampaignEngine:
                             row["attempt_id"], row["debtor_id"])
         claimed = await self.store.claimed_debtors(self.name, others_claimed) if others_claimed else []
         for debtor_id, owner, attempt_id in claimed:
-            if attempt_id or owner == self.store.owner or await is_alive(owner):
+            # Our own claim without a call in flight was cut short by a Redis outage mid-launch.
+            if attempt_id or (owner != self.store.owner and await is_alive(owner)):
                 continue
             await self.store.reschedule(self.name, debtor_id, now)
             log.warning("debtor %s was claimed by a dead dialer before dialling; back in the hopper",

@@ -17,6 +17,7 @@ and the calls-per-second budget, so a policy can never exceed either.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +33,9 @@ class PacingStats:
     abandoned: int = 0
     window_live_answers: int = 0    # the same within the campaign's abandon window
     window_abandoned: int = 0
+    hour_live_answers: int = 0      # the same within the current clock hour
+    hour_abandoned: int = 0
+    hour_elapsed_s: float = 0.0     # how far into the current clock hour we are
 
     @property
     def live_answer_rate(self) -> float | None:
@@ -40,6 +44,53 @@ class PacingStats:
     @property
     def window_abandon_rate(self) -> float:
         return self.window_abandoned / self.window_live_answers if self.window_live_answers else 0.0
+
+
+class Observations:
+    """What recent calls taught about this campaign's lines and agents (fed by the engine).
+
+    Bounded, most-recent-first memories, so the estimates follow the answer
+    rate and talk times as they drift during the day.
+    """
+
+    def __init__(self, memory: int = 400) -> None:
+        self.answer_delays: deque[float] = deque(maxlen=memory)   # dial -> person on the line, s
+        self.other_delays: deque[float] = deque(maxlen=memory)    # dial -> end, calls nobody answered
+        self.talk_times: deque[float] = deque(maxlen=memory)      # agent connected -> call ended, s
+        self.live_flags: deque[bool] = deque(maxlen=memory)       # per finished call: a person needed us
+        self.recent_live: deque[tuple[float, bool]] = deque()     # (loop time, abandoned) per live answer
+        self.calls_finished = 0
+        self.live_answers = 0
+        self.version = 0                                          # bumped on every observation
+        self._recent_live_count = 0
+        self._recent_abandoned = 0
+
+    def call_finished(self, live: bool, *, at: float, abandoned: bool = False,
+                      unanswered_after_s: float | None = None) -> None:
+        self.calls_finished += 1
+        self.live_answers += live
+        if len(self.live_flags) == self.live_flags.maxlen:
+            self._recent_live_count -= self.live_flags[0]
+        self.live_flags.append(live)
+        self._recent_live_count += live
+        if live:
+            self.recent_live.append((at, abandoned))
+            self._recent_abandoned += abandoned
+        if unanswered_after_s is not None:
+            self.other_delays.append(unanswered_after_s)
+        self.version += 1
+
+    def recent_abandons(self, now: float, horizon_s: float = 3600.0) -> tuple[int, int]:
+        """(live answers, abandoned) over the last ``horizon_s`` seconds of loop time."""
+        while self.recent_live and self.recent_live[0][0] < now - horizon_s:
+            self._recent_abandoned -= self.recent_live.popleft()[1]
+        return len(self.recent_live), self._recent_abandoned
+
+    def live_rate(self) -> float | None:
+        """Share of recent calls that reached a person (who then needs an agent)."""
+        if not self.live_flags:
+            return None
+        return self._recent_live_count / len(self.live_flags)
 
 
 @dataclass(frozen=True)
@@ -51,6 +102,11 @@ class PacingState:
     max_lines: int
     stats: PacingStats
     max_abandon_rate: float
+    now: float = 0.0                             # event-loop time of this decision
+    ringing_s: tuple[float, ...] = ()            # seconds since dial of each unanswered call
+    observed: Observations | None = None
+    agent_patience_s: float = 2.0
+    typical_wrap_s: float | None = None          # the agent desk's wrap-up time, when it knows one
 
 
 class PacingPolicy(Protocol):

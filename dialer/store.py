@@ -289,9 +289,11 @@ class Store:
             url = embedded.url
         display = _display_url(url)
         try:
-            pool = aioredis.ConnectionPool.from_url(
+            # A bounded pool where callers wait for a free connection: after a pause, hundreds of
+            # calls ending at once must queue for Redis, not fail.
+            pool = aioredis.BlockingConnectionPool.from_url(
                 url, socket_timeout=10, socket_connect_timeout=5, client_name=f"callpact:{owner}",
-                max_connections=64,
+                max_connections=64, timeout=30,
             )
         except ValueError as exc:
             raise StoreUnavailable(f"bad REDIS_URL: {exc}", where=display) from None

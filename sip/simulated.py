@@ -492,6 +492,11 @@ class SimulatedAgents(AgentDesk):
         waiter = self._enqueue(patience_s, talk_s=talk_s)
         return await self._wait(waiter)
 
+    @property
+    def typical_wrap_s(self) -> float:
+        """Mean wrap-up time, for pacing (a PBX would report its queue's wrap-up setting)."""
+        return self.wrap_dist.mean
+
     def stats(self) -> AgentStats:
         now = self._now()
         acc = dict(self._acc)

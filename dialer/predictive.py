@@ -1,0 +1,263 @@
+"""Predictive pacing: launch a call only while it is unlikely to reach a person nobody can take.
+
+Each tick the policy looks a few seconds ahead, to the moments at which a call
+launched now would typically be answered (quantiles of the observed
+dial-to-person delay), and at each such horizon ``h`` compares two random counts:
+
+* **agents free** by ``h`` plus the caller's patience: the idle agents, each
+  talking agent with probability ``P(T <= t + h - w | T > t)`` (``T`` the talk
+  time from the empirical distribution of recent calls, ``t`` the time in call so
+  far, ``w`` the wrap-up), and the agents in wrap-up;
+* **people on the line** by ``h``: those already waiting, each ringing call with
+  probability ``p·(G(r+h) - G(r)) / (1 - p·G(r) - (1-p)·H(r))`` (``p`` the
+  share of calls that reach a person, ``G`` the distribution of their
+  dial-to-answer delay, ``H`` that of the calls that end unanswered, ``r`` the
+  time since dial), and each of ``n`` new calls with probability ``p·G(h)``.
+
+Both are sums of independent Bernoulli variables, approximated as normal, so
+the expected shortfall ``E[(people - agents)+]`` — the expected abandons — has a
+closed form (``σ·φ(μ/σ) + μ·Φ(μ/σ)``). The ``n``-th new call is launched when,
+at every horizon, the expected abandons it adds per person it is expected to
+reach stay below a threshold ``θ``: a greedy marginal rule, so calls go out
+exactly while an agent is likely to be free for them. ``θ`` is steered by the
+abandon budget: an integral controller raises it while the recent (rolling
+hour) and campaign-window abandon rates stay below the target (75% of the legal
+limit) and lowers it as they approach the limit; with no budget left, or while
+too few calls have been observed to trust the estimates (the start of a
+campaign, a small team), the policy dials progressively (one call per idle
+agent), which cannot overload the agents.
+
+This combines the queueing view of Issabel's dialer (agents likely to be free
+within seconds, from the talk-time distribution) and the answer-probability
+view of the predictive-dialing literature (Samuelson, "Predictive dialing for
+outbound telephone call centers", Interfaces 29(5), 1999) with the
+abandon-rate feedback that VICIdial applies reactively (its adaptive dial
+level); see docs/pacing.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dialer.pacing import Observations, PacingState
+
+if TYPE_CHECKING:
+    from dialer.campaign import PacingConfig
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), vectorised; math.erf is per element."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def expected_shortfall(mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """E[X+] for X ~ Normal(mu, var), elementwise."""
+    sigma = np.sqrt(np.maximum(var, 1e-9))
+    z = mu / sigma
+    phi = _INV_SQRT2PI * np.exp(-0.5 * z * z)
+    cdf = 0.5 * (1.0 + _erf(z / _SQRT2))
+    return sigma * phi + mu * cdf
+
+
+class _Distributions:
+    """Sorted samples of the observed delays, rebuilt only when observations change."""
+
+    def __init__(self, obs: Observations) -> None:
+        self.version = obs.version
+        self.answer = np.sort(np.fromiter(obs.answer_delays, float))
+        self.other = np.sort(np.fromiter(obs.other_delays, float))
+        self.talk = np.sort(np.fromiter(obs.talk_times, float))
+        self.talk_mean = float(self.talk.mean()) if self.talk.size else 0.0
+        self.p_live = obs.live_rate() or 0.0
+        self.horizons: np.ndarray | None = None
+
+    def answer_quantiles(self, qs: tuple[float, ...]) -> np.ndarray:
+        if self.horizons is None:
+            self.horizons = np.quantile(self.answer, qs)
+        return self.horizons
+
+    @staticmethod
+    def cdf(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
+        if sorted_values.size == 0:
+            return np.zeros_like(x)
+        return np.searchsorted(sorted_values, x, side="right") / sorted_values.size
+
+    def talk_done_by(self, elapsed: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """P(T <= elapsed + within | T > elapsed), agents x horizons; exponential beyond the data."""
+        e = elapsed[:, None]
+        f_now = self.cdf(self.talk, e)
+        f_then = self.cdf(self.talk, e + np.maximum(within, 0.0)[None, :])
+        survive = 1.0 - f_now
+        tail = 1.0 - np.exp(-np.maximum(within, 0.0)[None, :] / max(self.talk_mean, 1.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prob = np.where(survive > 1e-9, (f_then - f_now) / survive, tail)
+        return np.clip(prob, 0.0, 1.0)
+
+
+@dataclass
+class PredictivePolicy:
+    """callpact's predictive pacing (see the module docstring for the model)."""
+
+    max_abandon_rate: float = 0.03
+    min_level: float = 1.0
+    max_level: float = 3.0
+    target_share: float = 0.75          # aim the abandon rate at this share of the limit
+    hour_share: float = 0.85            # each clock hour may spend this share of the limit
+    hour_gain: float = 3.0              # how hard θ follows the hour's spending plan
+    warmup_calls: int = 40
+    warmup_live: int = 12
+    horizons_q: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)   # answer-delay quantiles looked at
+    controller_time_s: float = 3600.0   # how fast θ follows the abandon budget
+    prior_live: float = 40.0            # pseudo-answers at the target rate, to damp small samples
+    refresh_s: float = 10.0             # rebuild the observed distributions at most this often
+    theta: float = field(default=0.0)
+    name: str = "callpact"
+    _dists: _Distributions | None = field(default=None, repr=False)
+    _last_now: float | None = field(default=None, repr=False)
+    _last_signature: tuple[int, ...] | None = field(default=None, repr=False)
+    _last_decided: float = field(default=-1e9, repr=False)
+    _dists_at: float = field(default=-1e9, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.theta <= 0:
+            self.theta = self.target
+
+    @classmethod
+    def for_campaign(cls, pacing: PacingConfig) -> PredictivePolicy:
+        return cls(max_abandon_rate=pacing.max_abandon_rate, min_level=pacing.min_dial_level,
+                   max_level=pacing.max_dial_level)
+
+    def reconfigured(self, pacing: PacingConfig) -> PredictivePolicy:
+        """New limits, same learned state."""
+        return replace(self, max_abandon_rate=pacing.max_abandon_rate, min_level=pacing.min_dial_level,
+                       max_level=pacing.max_dial_level)
+
+    @property
+    def target(self) -> float:
+        return self.target_share * self.max_abandon_rate
+
+    # -- the decision ----------------------------------------------------------------------------
+    def calls_to_launch(self, s: PacingState) -> int:
+        agents = s.agents
+        in_flight = s.calls_ringing + s.calls_waiting_for_agent
+        progressive = max(0, agents.idle - in_flight)
+        cap = math.floor(self.max_level * agents.logged_in + 1e-9) - in_flight - agents.talking
+        if cap <= 0 or agents.logged_in == 0:
+            return 0
+        obs = s.observed
+        if obs is None or not self._trusted(obs):
+            return min(progressive, cap)
+        theta = self._steer(s, obs)
+        if theta is None:
+            return min(progressive, cap)
+        # Nothing happened since the last decision (no answer, no hang-up, no agent change, no
+        # launch): the calls that decision sent are the ones in flight; deciding again is waste.
+        signature = (agents.idle, agents.talking, agents.wrapping, agents.logged_in, s.calls_ringing,
+                     s.calls_waiting_for_agent, obs.version)
+        if signature == self._last_signature and s.now - self._last_decided < 3.0:
+            return 0
+        self._last_signature, self._last_decided = signature, s.now
+        # The distributions move slowly: rebuild them from new observations every few seconds.
+        if self._dists is None or (self._dists.version != obs.version
+                                   and s.now - self._dists_at >= self.refresh_s):
+            self._dists, self._dists_at = _Distributions(obs), s.now
+        d = self._dists
+        if d.p_live <= 0 or d.answer.size == 0:
+            return min(progressive, cap)
+        n = self._largest_safe_n(s, d, cap, theta)
+        if self.min_level >= 1.0:
+            n = max(n, progressive)
+        return max(0, min(n, cap))
+
+    def _trusted(self, obs: Observations) -> bool:
+        return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
+                and len(obs.talk_times) >= max(5, self.warmup_live // 2) and len(obs.answer_delays) >= 5)
+
+    def _steer(self, s: PacingState, obs: Observations) -> float | None:
+        """θ for this decision, from the abandon budget; None when no abandon may be risked.
+
+        Two loops. A slow one moves the base θ until the rate over the campaign window
+        and the last hour settles at the target. A fast one spends each clock hour's
+        allowance (the hour rate target times the answers an hour brings) evenly: ahead
+        of plan it holds back, behind plan it lets go, so one unlucky burst does not
+        make a whole hour run over the limit.
+        """
+        stats = s.stats
+        limit, target, k = self.max_abandon_rate, self.target, self.prior_live
+        # The legal window is over its limit: risk nothing until answers dilute it again.
+        if stats.window_abandoned > limit * stats.window_live_answers:
+            return None
+        live_h, ab_h = obs.recent_abandons(s.now)
+        rate_hour = (ab_h + target * k) / (live_h + k)
+        rate_window = (stats.window_abandoned + target * k) / (stats.window_live_answers + k)
+        dt = 0.0 if self._last_now is None else max(0.0, s.now - self._last_now)
+        self._last_now = s.now
+        error = (target - max(rate_hour, rate_window)) / target
+        self.theta *= math.exp(max(-1.0, min(1.0, error)) * dt / self.controller_time_s)
+        self.theta = min(max(self.theta, 0.5 * target), 2.5 * target)
+
+        into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
+        projected = stats.hour_live_answers / into_hour if into_hour > 0.25 else 0.0
+        allowance = self.hour_share * limit * max(live_h, projected, stats.hour_live_answers)
+        left = allowance - stats.hour_abandoned
+        if live_h >= 30 and left < 1.0:
+            return None
+        ahead = (allowance * into_hour - stats.hour_abandoned) / max(allowance, 1.0)
+        return self.theta * math.exp(max(-2.0, min(1.0, self.hour_gain * ahead)))
+
+    def _largest_safe_n(self, s: PacingState, d: _Distributions, cap: int, theta: float) -> int:
+        p = d.p_live
+        horizons = d.answer_quantiles(self.horizons_q)
+        # An agent freed a little after the answer still helps; half the patience, because the
+        # people counted by a horizon were answered before it, not all at it.
+        reach = horizons + 0.5 * s.agent_patience_s
+        wrap = s.typical_wrap_s or 0.0
+
+        # Agents free by each horizon.
+        free_mu = np.full(horizons.shape, float(s.agents.idle))
+        free_var = np.zeros_like(free_mu)
+        if s.agents.talking_s:
+            prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
+            free_mu += prob.sum(axis=0)
+            free_var += (prob * (1 - prob)).sum(axis=0)
+        if s.agents.wrapping:
+            free_mu += s.agents.wrapping * (reach >= wrap / 2).astype(float)
+
+        # People on the line by each horizon, from the calls already out.
+        live_mu = np.full(horizons.shape, float(s.calls_waiting_for_agent))
+        live_var = np.zeros_like(live_mu)
+        if s.ringing_s:
+            r = np.asarray(s.ringing_s, float)[:, None]
+            g_now = d.cdf(d.answer, r)
+            g_then = d.cdf(d.answer, r + horizons[None, :])
+            h_now = d.cdf(d.other, r)
+            pending = np.maximum(1.0 - p * g_now - (1.0 - p) * h_now, 1e-6)
+            q = np.clip(p * (g_then - g_now) / pending, 0.0, 1.0)
+            live_mu += q.sum(axis=0)
+            live_var += (q * (1 - q)).sum(axis=0)
+
+        q_new = p * d.cdf(d.answer, horizons)                     # one new call, by each horizon
+        base_mu = live_mu - free_mu
+        base_var = live_var + free_var
+
+        # People who find no agent leave, so the abandons up to a moment are the largest
+        # shortfall reached so far (a reflected process): estimate them, for k = 0..cap new
+        # calls, by the largest expected shortfall over the horizons. The k-th call is worth
+        # launching while the abandons it adds, per person it is expected to reach (p), stay
+        # under θ; the steps grow with k (E[(X)+] is convex in the mean), so stop at the first.
+        k = np.arange(cap + 1, dtype=float)[:, None]
+        shortfall = expected_shortfall(base_mu + k * q_new, base_var + k * q_new * (1 - q_new))
+        steps = np.diff(shortfall.max(axis=1)) / p
+        too_risky = np.flatnonzero(steps > theta)
+        return int(too_risky[0]) if too_risky.size else cap

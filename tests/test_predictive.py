@@ -1,0 +1,90 @@
+"""The predictive policy as a pure function of what it sees (no engine, no clock)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dialer.pacing import Observations, PacingState, PacingStats
+from dialer.predictive import PredictivePolicy, expected_shortfall
+from sip.telephony import AgentSnapshot
+
+
+def observations(live_share: float, *, answer_mean: float = 16.0, talk_mean: float = 120.0,
+                 n: int = 400, seed: int = 1) -> Observations:
+    rng = random.Random(seed)
+    obs = Observations()
+    for i in range(n):
+        live = rng.random() < live_share
+        if live:
+            obs.answer_delays.append(rng.lognormvariate(0, 0.35) * answer_mean)
+            obs.talk_times.append(rng.lognormvariate(0, 0.5) * talk_mean)
+        else:
+            obs.other_delays.append(rng.choice([1.0, 25.0, 18.0]))
+        obs.call_finished(live, at=float(i))
+    return obs
+
+
+def state(*, logged_in: int = 20, idle: int = 0, talking: tuple[float, ...] = (), ringing: tuple[float, ...] = (),
+          waiting: int = 0, obs: Observations | None = None, stats: PacingStats | None = None,
+          now: float = 10_000.0) -> PacingState:
+    agents = AgentSnapshot(logged_in, idle, talking, logged_in - idle - len(talking))
+    return PacingState(agents=agents, calls_ringing=len(ringing), calls_waiting_for_agent=waiting,
+                       lines_in_use=len(ringing) + waiting + len(talking), max_lines=1000,
+                       stats=stats or PacingStats(), max_abandon_rate=0.03, now=now, ringing_s=ringing,
+                       observed=obs, agent_patience_s=2.0, typical_wrap_s=10.0)
+
+
+def test_expected_shortfall_matches_the_normal_closed_form() -> None:
+    import numpy as np
+
+    # E[X+] of N(0, 1) is 1/sqrt(2π); far above zero it is the mean; far below, zero.
+    values = expected_shortfall(np.array([0.0, 10.0, -10.0]), np.array([1.0, 1.0, 1.0]))
+    assert values[0] == pytest.approx(0.398942, abs=1e-5)
+    assert values[1] == pytest.approx(10.0, abs=1e-6)
+    assert values[2] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_with_little_data_it_dials_one_call_per_idle_agent() -> None:
+    policy = PredictivePolicy()
+    few = observations(0.25, n=20)
+    assert policy.calls_to_launch(state(idle=5, talking=(30.0,) * 15, obs=few)) == 5
+    assert policy.calls_to_launch(state(idle=5, talking=(30.0,) * 15, ringing=(3.0, 4.0), obs=few)) == 3
+
+
+def test_idle_agents_get_several_calls_each_when_a_quarter_of_calls_reach_someone() -> None:
+    policy = PredictivePolicy()
+    n = policy.calls_to_launch(state(idle=4, talking=(10.0,) * 16, obs=observations(0.25)))
+    assert 4 < n <= 4 * 6          # more than progressive, far less than filling every line
+
+
+def test_a_lower_answer_rate_means_more_calls_for_the_same_agents() -> None:
+    s_good = state(idle=4, talking=(10.0,) * 16, obs=observations(0.40))
+    s_poor = state(idle=4, talking=(10.0,) * 16, obs=observations(0.15))
+    assert PredictivePolicy().calls_to_launch(s_poor) > PredictivePolicy().calls_to_launch(s_good)
+
+
+def test_agents_about_to_finish_are_dialled_for_before_they_are_free() -> None:
+    obs = observations(0.25, talk_mean=60.0)
+    just_started = state(idle=2, talking=(1.0,) * 18, obs=obs)
+    near_the_end = state(idle=2, talking=(90.0,) * 18, obs=obs)       # past the typical 60 s call
+    assert PredictivePolicy().calls_to_launch(near_the_end) > 2 * PredictivePolicy().calls_to_launch(just_started)
+
+
+def test_it_never_exceeds_the_maximum_dial_level() -> None:
+    policy = PredictivePolicy(max_level=2.0)
+    s = state(logged_in=10, idle=10, obs=observations(0.02, n=2000))   # few answer: wants many
+    assert policy.calls_to_launch(s) == 20
+    s = state(logged_in=10, idle=5, talking=(5.0,) * 5, ringing=(1.0,) * 14, obs=observations(0.02, n=2000))
+    assert policy.calls_to_launch(s) == 1                     # 2 x 10 - 14 ringing - 5 talking
+
+
+def test_over_the_abandon_limit_it_falls_back_to_progressive() -> None:
+    over = PacingStats(window_live_answers=200, window_abandoned=7)   # 3.5%
+    s = state(idle=4, talking=(10.0,) * 16, obs=observations(0.25), stats=over)
+    assert PredictivePolicy().calls_to_launch(s) == 4
+
+
+def test_no_agents_no_calls() -> None:
+    assert PredictivePolicy().calls_to_launch(state(logged_in=0, obs=observations(0.25))) == 0
