@@ -1,0 +1,55 @@
+"""Smoke test of the engine scale benchmark (tools/bench_engine.py): a few seconds at low load."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "tools" / "bench_engine.py"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: run `make setup` (the benchmark needs a real Redis)")
+    return subprocess.run([sys.executable, str(BENCH), "--lines", "200", "--cps", "40", *args],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT, check=False)
+
+
+def test_benchmark_reports_figures_as_json_and_stops_its_redis() -> None:
+    proc = _run("--seconds", "4", "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    r = out["results"]
+    assert r["originations"] > 50
+    assert 0 < r["concurrent"]["peak"] <= 200
+    assert r["originations_per_s"] > 0
+    assert r["tick_latency_ms"]["n"] > 0 and r["tick_latency_ms"]["p99"] >= r["tick_latency_ms"]["p50"] >= 0
+    assert r["cpu"]["process_ms_per_call"] > 0
+    assert r["integrity_ok"], r              # every attempt closed with one outcome, nothing left open
+    assert set(out["targets"]) == {"concurrent_calls", "originations_per_s", "p99_tick_latency_ms"}
+    assert all(isinstance(t["met"], bool) for t in out["targets"].values())
+    assert not out["all_targets_met"]                # 200 lines cannot hold 5,000 calls
+    pid = out["config"]["redis_pid"]
+    assert pid and not os.path.exists(f"/proc/{pid}"), "the benchmark's redis-server is still running"
+
+
+def test_benchmark_prints_a_table_with_the_targets() -> None:
+    proc = _run("--seconds", "3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for needle in ("concurrent calls: peak", "originations/s", "tick latency ms: p50 / p99 / max",
+                   "process CPU", "redis-server CPU", "p99_tick_latency_ms", "store consistent after drain"):
+        assert needle in proc.stdout, needle
+
+
+def test_check_fails_when_a_target_is_missed() -> None:
+    proc = _run("--seconds", "2", "--check")
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
