@@ -94,6 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("demo-output"))
     demo.add_argument("--hours", type=float, default=None, help="simulate only this many hours")
     demo.add_argument("--quiet", action="store_true", help="no live progress line")
+
+    simp = sub.add_parser("simulate",
+                          help="compare pacing policies on a simulated day (what-if and benchmark)")
+    simp.add_argument("scenario", type=Path, help="scenario YAML (see docs/simulate.md)")
+    simp.add_argument("--json", action="store_true", help="print one JSON object keyed by policy name")
+    simp.add_argument("--plot", type=Path, metavar="FILE.png",
+                      help="draw dial level, abandon rate and utilisation over the day")
+    simp.add_argument("--policy", metavar="NAME", help="run only this policy: callpact, progressive, "
+                      "adaptive_tapered, best_fixed_ratio_hindsight or ratio:<r>")
+    simp.add_argument("--ratios", metavar="LIST", help="fixed ratios to try instead of the search: "
+                      "1.5,2,2.5 or start:stop:step like 1.0:4.0:0.1")
+    simp.add_argument("--tick", type=float, default=None, metavar="S",
+                      help="engine tick in simulated seconds (default 1.0)")
+    simp.add_argument("--jobs", type=int, default=None, metavar="N",
+                      help="policy runs in parallel processes (default: the number of CPUs)")
     return p
 
 
@@ -390,12 +405,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import os
+
+    from dialer.scenario import load_scenario
+    from dialer.simulate import DEFAULT_TICK_S, parse_ratios, plot, render_table, simulate, summary_lines
+
+    scenario = load_scenario(args.scenario)
+    ratios = parse_ratios(args.ratios) if args.ratios else None
+    tick = DEFAULT_TICK_S if args.tick is None else args.tick
+    show_progress = err_console.is_terminal and not args.json
+
+    def progress(name: str, result: Any) -> None:
+        if show_progress:
+            err_console.print(f"  {name}: utilisation {result.utilisation:.1%}, "
+                              f"abandon {result.abandon_rate:.2%} ({result.cpu_s:.1f} s CPU)")
+
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise CallpactError(f"--jobs must be at least 1, not {jobs}")
+    report = simulate(scenario, policy=args.policy, ratios=ratios, tick_s=tick, jobs=jobs,
+                      progress=progress)
+    if args.plot is not None:
+        plot(report, args.plot)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return 0
+    # The table has a dozen columns: do not squeeze it into 80 when the output is a file or pipe.
+    out = console if console.is_terminal else Console(highlight=False, markup=False, soft_wrap=True,
+                                                      width=160)
+    out.print(render_table(report))
+    for line in summary_lines(report):
+        out.print(line)
+    if args.plot is not None:
+        out.print(f"plot: {args.plot}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "campaign": cmd_campaign,
     "export": cmd_export,
     "dialer": cmd_dialer,
     "demo": cmd_demo,
+    "simulate": cmd_simulate,
 }
 
 if __name__ == "__main__":

@@ -115,10 +115,11 @@ class PredictivePolicy:
     target_share: float = 0.75          # aim the abandon rate at this share of the limit
     hour_share: float = 0.85            # each clock hour may spend this share of the limit
     hour_gain: float = 3.0              # how hard θ follows the hour's spending plan
+    hour_boost: float = 1.0             # log of the most θ may rise while the hour is under plan
     warmup_calls: int = 40
     warmup_live: int = 12
     horizons_q: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)   # answer-delay quantiles looked at
-    controller_time_s: float = 3600.0   # how fast θ follows the abandon budget
+    controller_time_s: float = 1800.0   # how fast θ follows the abandon budget
     prior_live: float = 40.0            # pseudo-answers at the target rate, to damp small samples
     refresh_s: float = 10.0             # rebuild the observed distributions at most this often
     theta: float = field(default=0.0)
@@ -205,7 +206,7 @@ class PredictivePolicy:
         self._last_now = s.now
         error = (target - max(rate_hour, rate_window)) / target
         self.theta *= math.exp(max(-1.0, min(1.0, error)) * dt / self.controller_time_s)
-        self.theta = min(max(self.theta, 0.5 * target), 2.5 * target)
+        self.theta = min(max(self.theta, 0.1 * target), 3.0 * target)
 
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
         projected = stats.hour_live_answers / into_hour if into_hour > 0.25 else 0.0
@@ -214,7 +215,7 @@ class PredictivePolicy:
         if live_h >= 30 and left < 1.0:
             return None
         ahead = (allowance * into_hour - stats.hour_abandoned) / max(allowance, 1.0)
-        return self.theta * math.exp(max(-2.0, min(1.0, self.hour_gain * ahead)))
+        return self.theta * math.exp(max(-2.0, min(self.hour_boost, self.hour_gain * ahead)))
 
     def _largest_safe_n(self, s: PacingState, d: _Distributions, cap: int, theta: float) -> int:
         p = d.p_live
