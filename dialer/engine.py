@@ -404,16 +404,18 @@ class CampaignEngine:
                 elif event.kind is CallEventKind.ANSWERED:
                     live.ringing = False
                     live.resolved_loop = event.at
+                    self.observed.call_resolved(event.answered_by is not AnsweredBy.MACHINE,
+                                                event.at - live.dialled_loop)
                     fields["answered_at"] = self.clock.now()
                     if event.answered_by is AnsweredBy.MACHINE:
                         outcome = Outcome.ANSWERED_MACHINE
                         await call.hangup()
                     else:
-                        self.observed.answer_delays.append(event.at - live.dialled_loop)
                         outcome = await self._handle_person(call, live, fields, loop.time())
                 elif event.kind is CallEventKind.HANGUP:
                     if live.resolved_loop is None:
                         live.resolved_loop = event.at
+                        self.observed.call_resolved(False, event.at - live.dialled_loop)
                     if live.connected_loop is not None:
                         self.observed.talk_times.append(max(0.0, event.at - live.connected_loop))
                     detail = event.detail or (event.cause.value if event.cause else "")
@@ -499,11 +501,8 @@ class CampaignEngine:
         c = self.counters
         c.finished += 1
         now_loop = asyncio.get_running_loop().time()
-        self.observed.call_finished(
-            outcome.is_live_answer, at=now_loop, abandoned=outcome is Outcome.ABANDONED,
-            unanswered_after_s=None if outcome.is_live_answer
-            else (live.resolved_loop or now_loop) - live.dialled_loop,
-        )
+        self.observed.call_finished(outcome.is_live_answer, at=now_loop,
+                                    abandoned=outcome is Outcome.ABANDONED)
         c.outcomes[outcome.value] = c.outcomes.get(outcome.value, 0) + 1
         if outcome.is_live_answer:
             c.live += 1

@@ -65,20 +65,40 @@ class Observations:
         self._recent_live_count = 0
         self._recent_abandoned = 0
 
-    def call_finished(self, live: bool, *, at: float, abandoned: bool = False,
-                      unanswered_after_s: float | None = None) -> None:
+    def call_resolved(self, live: bool, after_s: float) -> None:
+        """A call stopped ringing ``after_s`` after its dial: a person needing an agent, or not.
+
+        Counted at this moment rather than when the call ends: conversations end long after
+        no-answers, so counting at the end would make the first minutes of a campaign look
+        as if nobody answered, and the dialer would over-dial just when it knows least.
+        """
         self.calls_finished += 1
         self.live_answers += live
         if len(self.live_flags) == self.live_flags.maxlen:
             self._recent_live_count -= self.live_flags[0]
         self.live_flags.append(live)
         self._recent_live_count += live
+        (self.answer_delays if live else self.other_delays).append(after_s)
+        self.version += 1
+
+    def call_finished(self, live: bool, *, at: float, abandoned: bool = False) -> None:
+        """A call ended; for a person, whether they were abandoned (the abandon-rate memory)."""
         if live:
             self.recent_live.append((at, abandoned))
             self._recent_abandoned += abandoned
-        if unanswered_after_s is not None:
-            self.other_delays.append(unanswered_after_s)
-        self.version += 1
+
+    def live_rate(self) -> float | None:
+        """Share of recent calls that reached a person (who then needs an agent)."""
+        if not self.live_flags:
+            return None
+        return self._recent_live_count / len(self.live_flags)
+
+    def live_per_hour(self, now: float) -> float:
+        """Live answers an hour brings at the recent pace (also before a full hour has passed)."""
+        if len(self.recent_live) < 2:
+            return float(len(self.recent_live))
+        span = max(now - self.recent_live[0][0], 60.0)
+        return len(self.recent_live) * 3600.0 / min(span, 3600.0)
 
     def recent_abandons(self, now: float, horizon_s: float = 3600.0) -> tuple[int, int]:
         """(live answers, abandoned) over the last ``horizon_s`` seconds of loop time."""
@@ -86,11 +106,6 @@ class Observations:
             self._recent_abandoned -= self.recent_live.popleft()[1]
         return len(self.recent_live), self._recent_abandoned
 
-    def live_rate(self) -> float | None:
-        """Share of recent calls that reached a person (who then needs an agent)."""
-        if not self.live_flags:
-            return None
-        return self._recent_live_count / len(self.live_flags)
 
 
 @dataclass(frozen=True)

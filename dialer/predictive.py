@@ -122,6 +122,8 @@ class PredictivePolicy:
     controller_time_s: float = 1800.0   # how fast θ follows the abandon budget
     prior_live: float = 40.0            # pseudo-answers at the target rate, to damp small samples
     refresh_s: float = 10.0             # rebuild the observed distributions at most this often
+    min_talks: int = 30                 # ended conversations needed before predicting agents' return
+    window_min_live: int = 300          # answers before the window's rate is a hard stop
     theta: float = field(default=0.0)
     name: str = "callpact"
     _dists: _Distributions | None = field(default=None, repr=False)
@@ -196,8 +198,10 @@ class PredictivePolicy:
         """
         stats = s.stats
         limit, target, k = self.max_abandon_rate, self.target, self.prior_live
-        # The legal window is over its limit: risk nothing until answers dilute it again.
-        if stats.window_abandoned > limit * stats.window_live_answers:
+        # The legal window is over its limit: risk nothing until answers dilute it again. (Over
+        # its first few hundred answers a rate says little; the hourly allowance rules then.)
+        if stats.window_live_answers >= self.window_min_live and \
+                stats.window_abandoned > limit * stats.window_live_answers:
             return None
         live_h, ab_h = obs.recent_abandons(s.now)
         rate_hour = (ab_h + target * k) / (live_h + k)
@@ -209,8 +213,7 @@ class PredictivePolicy:
         self.theta = min(max(self.theta, 0.1 * target), 3.0 * target)
 
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
-        projected = stats.hour_live_answers / into_hour if into_hour > 0.25 else 0.0
-        allowance = self.hour_share * limit * max(live_h, projected, stats.hour_live_answers)
+        allowance = self.hour_share * limit * max(obs.live_per_hour(s.now), stats.hour_live_answers)
         left = allowance - stats.hour_abandoned
         if live_h >= 30 and left < 1.0:
             return None
@@ -228,7 +231,9 @@ class PredictivePolicy:
         # Agents free by each horizon.
         free_mu = np.full(horizons.shape, float(s.agents.idle))
         free_var = np.zeros_like(free_mu)
-        if s.agents.talking_s:
+        if s.agents.talking_s and d.talk.size >= self.min_talks:
+            # (Before enough conversations have ended, the ones that did are the short ones:
+            # trusting them would expect agents back too soon. Count only idle agents then.)
             prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
             free_mu += prob.sum(axis=0)
             free_var += (prob * (1 - prob)).sum(axis=0)

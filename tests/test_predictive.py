@@ -18,17 +18,17 @@ def observations(live_share: float, *, answer_mean: float = 16.0, talk_mean: flo
     for i in range(n):
         live = rng.random() < live_share
         if live:
-            obs.answer_delays.append(rng.lognormvariate(0, 0.35) * answer_mean)
+            obs.call_resolved(True, rng.lognormvariate(0, 0.35) * answer_mean)
             obs.talk_times.append(rng.lognormvariate(0, 0.5) * talk_mean)
         else:
-            obs.other_delays.append(rng.choice([1.0, 25.0, 18.0]))
+            obs.call_resolved(False, rng.choice([1.0, 25.0, 18.0]))
         obs.call_finished(live, at=float(i))
     return obs
 
 
-def state(*, logged_in: int = 20, idle: int = 0, talking: tuple[float, ...] = (), ringing: tuple[float, ...] = (),
-          waiting: int = 0, obs: Observations | None = None, stats: PacingStats | None = None,
-          now: float = 10_000.0) -> PacingState:
+def state(*, logged_in: int = 20, idle: int = 0, talking: tuple[float, ...] = (),
+          ringing: tuple[float, ...] = (), waiting: int = 0, obs: Observations | None = None,
+          stats: PacingStats | None = None, now: float = 10_000.0) -> PacingState:
     agents = AgentSnapshot(logged_in, idle, talking, logged_in - idle - len(talking))
     return PacingState(agents=agents, calls_ringing=len(ringing), calls_waiting_for_agent=waiting,
                        lines_in_use=len(ringing) + waiting + len(talking), max_lines=1000,
@@ -69,7 +69,8 @@ def test_agents_about_to_finish_are_dialled_for_before_they_are_free() -> None:
     obs = observations(0.25, talk_mean=60.0)
     just_started = state(idle=2, talking=(1.0,) * 18, obs=obs)
     near_the_end = state(idle=2, talking=(90.0,) * 18, obs=obs)       # past the typical 60 s call
-    assert PredictivePolicy().calls_to_launch(near_the_end) > 2 * PredictivePolicy().calls_to_launch(just_started)
+    policy = PredictivePolicy()
+    assert policy.calls_to_launch(near_the_end) > 2 * PredictivePolicy().calls_to_launch(just_started)
 
 
 def test_it_never_exceeds_the_maximum_dial_level() -> None:
@@ -81,7 +82,7 @@ def test_it_never_exceeds_the_maximum_dial_level() -> None:
 
 
 def test_over_the_abandon_limit_it_falls_back_to_progressive() -> None:
-    over = PacingStats(window_live_answers=200, window_abandoned=7)   # 3.5%
+    over = PacingStats(window_live_answers=400, window_abandoned=14)   # 3.5%
     s = state(idle=4, talking=(10.0,) * 16, obs=observations(0.25), stats=over)
     assert PredictivePolicy().calls_to_launch(s) == 4
 
