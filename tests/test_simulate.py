@@ -1,0 +1,395 @@
+"""`callpact simulate`: the simulator is honest (closed forms, common random numbers) and complete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialer.baselines import AdaptiveTapered
+from dialer.cli import main
+from dialer.model import DebtorState, DebtorStatus, Outcome
+from dialer.pacing import PacingState, PacingStats
+from dialer.scenario import Scenario, parse_scenario
+from dialer.simstore import SimulationStore
+from dialer.simulate import (
+    METRICS,
+    MIN_HOUR_LIVE,
+    hourly_counts,
+    parse_ratios,
+    ratio_key,
+    run_policy,
+    simulate,
+    worst_hour_rate,
+)
+from dialer.store import AttemptStart
+from sip.telephony import AgentSnapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scenario(*, duration: float = 3600, agents: Any = 1, answer: float = 1.0, ring: float = 5.0,
+             talk: Any = 100, wrap: float = 0, machines: float = 0.0, seed: int = 1, lines: int = 300,
+             cps: float = 20) -> Scenario:
+    talk_text = talk if isinstance(talk, str) else f"{talk}"
+    return parse_scenario(f"""
+seed: {seed}
+duration_s: {duration}
+agents: {agents}
+answer_prob: {answer}
+machine_share: {machines}
+amd_s: 0
+ring_s: {ring}
+no_answer_timeout_s: 25
+talk_s: {talk_text}
+wrap_s: {wrap}
+patience_s: 2
+abandon_limit: 0.03
+lines: {lines}
+cps: {cps}
+""", "test.yaml")
+
+
+# -- closed forms ---------------------------------------------------------------------------------
+
+def test_progressive_utilisation_is_talk_over_ring_plus_talk() -> None:
+    """Answer probability 1, fixed ring 5 s, talk 100 s, no wrap, one agent: utilisation 100/105
+    (each cycle waits up to one engine tick before the next call goes out)."""
+    tick = 0.25
+    res = run_policy(scenario(duration=105 * 20), "progressive", tick_s=tick)
+    assert 100 / (105 + tick) - 0.003 <= res.utilisation <= 100 / 105 + 1e-6
+    assert res.abandoned == 0 and res.abandon_rate == 0
+    assert res.live_answers == res.calls_placed
+    assert 19 <= res.calls_placed <= 21
+    assert res.agent_wait_mean_s == pytest.approx(5, abs=tick + 0.01)      # waits for the ring
+    assert res.contacts_per_agent_hour == pytest.approx(3600 / 105, rel=0.02)
+
+
+def test_attempts_per_connect_are_geometric_with_mean_one_over_p() -> None:
+    """Every call is a fresh debtor with its own fate: in dial order, the number of attempts up to
+    and including each answer is geometric with mean 1/p (and P(1) = p)."""
+    p = 0.25
+    res, store = _run_with_store(scenario(duration=2 * 3600, agents=12, answer=p, talk=20), "progressive")
+    answered = [r.answered_at is not None for r in store.records]
+    assert all(r.outcome is not None for r in store.records)              # every attempt ended once
+    assert sum(answered) == res.live_answers
+    gaps, run = [], 0
+    for a in answered:
+        run += 1
+        if a:
+            gaps.append(run)
+            run = 0
+    n = len(gaps)
+    assert n > 500
+    mean = sum(gaps) / n
+    sd = math.sqrt((1 - p) / p**2 / n)                                     # of the mean
+    assert abs(mean - 1 / p) < 4 * sd, (mean, sd)
+    share_first = gaps.count(1) / n
+    assert abs(share_first - p) < 4 * math.sqrt(p * (1 - p) / n)
+    assert res.calls_placed / res.live_answers == pytest.approx(1 / p, rel=0.12)
+
+
+def test_no_answer_calls_ring_until_the_timeout_and_answers_come_after_ring_s() -> None:
+    _, store = _run_with_store(scenario(duration=1200, agents=3, answer=0.5, ring=7, talk=30), "progressive")
+    done = [r for r in store.records if r.ended_at is not None]
+    unanswered = [r for r in done if r.outcome is Outcome.NO_ANSWER]
+    answered = [r for r in done if r.answered_at is not None]
+    assert unanswered and answered
+    assert all(r.ended_at - r.dialled_at == pytest.approx(25) for r in unanswered)
+    assert all(r.answered_at - r.dialled_at == pytest.approx(7) for r in answered)
+
+
+def _run_with_store(sc: Scenario, policy: str) -> tuple[Any, SimulationStore]:
+    """run_policy, also handing back the store (for per-attempt checks)."""
+    import dialer.simulate as sim
+
+    seen: list[SimulationStore] = []
+    original = sim.SimulationStore
+
+    class Spy(SimulationStore):
+        def __init__(self, *a: Any, **k: Any) -> None:
+            super().__init__(*a, **k)
+            seen.append(self)
+
+    sim.SimulationStore = Spy  # type: ignore[misc]
+    try:
+        res = run_policy(sc, policy)
+    finally:
+        sim.SimulationStore = original  # type: ignore[misc]
+    return res, seen[0]
+
+
+# -- common random numbers --------------------------------------------------------------------------
+
+def test_the_same_seed_gives_identical_results() -> None:
+    sc = scenario(duration=1800, agents=4, answer=0.4, ring="{dist: lognormal, mean: 12, sd: 5}",
+                  talk="{dist: lognormal, mean: 60, sd: 30}", wrap=5, machines=0.2)
+    a = run_policy(sc, "ratio:2.0").to_json()
+    b = run_policy(sc, "ratio:2.0").to_json()
+    assert a == b
+    c = run_policy(scenario(duration=1800, agents=4, answer=0.4, seed=2,
+                            ring="{dist: lognormal, mean: 12, sd: 5}",
+                            talk="{dist: lognormal, mean: 60, sd: 30}", wrap=5, machines=0.2),
+                   "ratio:2.0").to_json()
+    assert c != a
+
+
+def test_the_kth_call_of_every_policy_meets_the_same_fate() -> None:
+    sc = scenario(duration=1800, agents=4, answer=0.4, ring="{dist: lognormal, mean: 12, sd: 5}",
+                  talk="{dist: lognormal, mean: 60, sd: 30}", machines=0.2)
+    _, slow = _run_with_store(sc, "progressive")
+    _, fast = _run_with_store(sc, "ratio:2.5")
+    n = min(len(slow.records), len(fast.records))
+    assert len(fast.records) > len(slow.records) > 50
+    for a, b in zip(slow.records[:n], fast.records[:n], strict=True):
+        assert a.phone == b.phone                                       # same number, first attempt
+        assert (a.answered_at is None) == (b.answered_at is None)       # same fate
+        if a.answered_at is not None:
+            assert a.answered_at - a.dialled_at == pytest.approx(b.answered_at - b.dialled_at)
+        machine = Outcome.ANSWERED_MACHINE
+        assert (a.outcome is machine) == (b.outcome is machine)
+
+
+# -- metrics ------------------------------------------------------------------------------------------
+
+def test_worst_hour_merges_thin_hours_forward() -> None:
+    def hours(*pairs: tuple[int, int]) -> list[dict[str, int]]:
+        return [{"hour": i, "live_answers": lv, "abandoned": ab} for i, (lv, ab) in enumerate(pairs)]
+
+    assert worst_hour_rate(hours((200, 2), (300, 9))) == pytest.approx(0.03)
+    # 10 answers with 2 abandons is not rated alone: merged with the next hour
+    assert worst_hour_rate(hours((10, 2), (190, 2), (200, 0))) == pytest.approx(4 / 200)
+    # a thin last hour joins the one before
+    assert worst_hour_rate(hours((200, 2), (20, 3))) == pytest.approx(5 / 220)
+    assert worst_hour_rate(hours((5, 1))) == pytest.approx(0.2)          # nothing to merge with
+    assert worst_hour_rate(hours((0, 0), (0, 0))) == 0.0
+    assert MIN_HOUR_LIVE == 100
+
+
+def test_hourly_counts_use_the_answer_instant() -> None:
+    from dialer.simstore import AttemptRecord
+
+    recs = [AttemptRecord("a-1", 1, "d", "+1", 0.0, Outcome.ABANDONED, answered_at=3599.0, ended_at=3620),
+            AttemptRecord("a-2", 2, "d", "+1", 3590.0, Outcome.CONNECTED_TO_AGENT, answered_at=3601.0),
+            AttemptRecord("a-3", 3, "d", "+1", 3590.0, Outcome.NO_ANSWER, ended_at=3615.0)]
+    assert hourly_counts(recs, 0.0, 7200) == [{"hour": 0, "live_answers": 1, "abandoned": 1},
+                                              {"hour": 1, "live_answers": 1, "abandoned": 0}]
+
+
+def test_ratio_keys_and_grids() -> None:
+    assert ratio_key(1) == "ratio:1.0" and ratio_key(2.5) == "ratio:2.5" and ratio_key(2.25) == "ratio:2.25"
+    assert parse_ratios("1.0:2.0:0.5") == [1.0, 1.5, 2.0]
+    assert parse_ratios("2, 1.5,2") == [1.5, 2.0]
+    assert len(parse_ratios("1.0:4.0:0.1")) == 31
+    for bad in ("x", "0.5", "2:1:0.1", "1:2:0"):
+        with pytest.raises(Exception, match="--ratios"):
+            parse_ratios(bad)
+
+
+def _fake(ratio: float, utilisation: float, abandon: float) -> Any:
+    from dialer.simulate import PolicyResult
+
+    return PolicyResult(ratio_key(ratio), utilisation, abandon, abandon, 100, 50, 1, 1.0, 1.0, 1.0,
+                        ratio=ratio)
+
+
+def test_the_ratio_search_stops_when_clearly_over_and_refines_below() -> None:
+    from dialer.simulate import _coarse_done, _fine_ratios
+
+    coarse = {1.0: _fake(1.0, 0.5, 0.0), 1.5: _fake(1.5, 0.6, 0.01), 2.0: _fake(2.0, 0.7, 0.025),
+              2.5: _fake(2.5, 0.75, 0.035), 3.0: _fake(3.0, 0.8, 0.05)}
+    assert _coarse_done(coarse, 0.03)                    # over the limit twice in a row
+    assert _fine_ratios(coarse, 0.03) == [2.1, 2.2, 2.3, 2.4]
+    assert not _coarse_done({1.0: _fake(1.0, 0.5, 0.0), 1.5: _fake(1.5, 0.6, 0.031)}, 0.03)
+    assert _coarse_done({1.0: _fake(1.0, 0.5, 0.0), 1.5: _fake(1.5, 0.6, 0.07)}, 0.03)  # over twice the limit
+    wide = {5.0: _fake(5.0, 0.7, 0.01), 6.0: _fake(6.0, 0.72, 0.04)}
+    assert _fine_ratios(wide, 0.03) == [5.2, 5.4, 5.6, 5.8]
+    assert _fine_ratios({1.0: _fake(1.0, 0.5, 0.04)}, 0.03) == []                # nothing feasible
+
+
+# -- the comparison and the command -----------------------------------------------------------------
+
+TINY = """\
+seed: 3
+duration_s: 900
+agents: 3
+answer_prob: 0.4
+machine_share: 0.1
+amd_s: 1
+ring_s: {dist: uniform, min: 4, max: 12}
+no_answer_timeout_s: 20
+talk_s: {dist: exponential, mean: 40}
+wrap_s: 3
+"""
+
+
+def test_json_is_keyed_by_policy_with_every_metric(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    assert main(["simulate", str(path), "--json", "--ratios", "1.0,1.5,2", "--jobs", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out)[:3] == ["callpact", "progressive", "adaptive_tapered"]
+    assert {"ratio:1.0", "ratio:1.5", "ratio:2.0"} <= set(out)
+    for name, row in out.items():
+        assert set(METRICS) <= set(row), name
+        assert 0 <= row["utilisation"] <= 1 and 0 <= row["abandon_rate"] <= 1
+        assert row["abandoned"] <= row["live_answers"] <= row["calls_placed"]
+    if "best_fixed_ratio_hindsight" in out:
+        best = out["best_fixed_ratio_hindsight"]
+        assert best["abandon_rate"] <= 0.03
+        assert {k: v for k, v in best.items()} == out[ratio_key(best["ratio"])]
+        feasible = [r for k, r in out.items() if k.startswith("ratio:") and r["abandon_rate"] <= 0.03]
+        assert best["utilisation"] == max(r["utilisation"] for r in feasible)
+
+
+def test_one_policy_only_and_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    assert main(["simulate", str(path), "--json", "--policy", "progressive"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["progressive"]
+    assert main(["simulate", str(path), "--json", "--policy", "ratio:1.7"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["ratio:1.7"]
+    assert main(["simulate", str(path), "--policy", "progressive"]) == 0
+    table = capsys.readouterr().out
+    assert "progressive" in table and "utilisation" in table
+
+
+def test_bad_input_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(TINY + "agent_count: 3\n")
+    assert main(["simulate", str(path)]) == 2
+    assert "bad.yaml, line 11: agent_count: unknown key" in capsys.readouterr().err
+    path.write_text(TINY)
+    assert main(["simulate", str(path), "--policy", "vicidial"]) == 2
+    assert "is not a policy" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "missing.yaml")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_parallel_runs_give_the_same_report() -> None:
+    sc = parse_scenario(TINY, "tiny.yaml")
+    one = simulate(sc, ratios=[1.0, 2.0], jobs=1).to_json()
+    two = simulate(sc, ratios=[1.0, 2.0], jobs=2).to_json()
+    assert one == two
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from dialer.simulate import plot
+
+    report = simulate(parse_scenario(TINY, "tiny.yaml"), ratios=[1.0, 1.5], jobs=1)
+    out = tmp_path / "day.png"
+    plot(report, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_lunch_break_changes_the_logged_in_time() -> None:
+    full = run_policy(scenario(duration=3600, agents=4, answer=0.5, talk=60), "progressive")
+    lunch = run_policy(scenario(duration=3600, agents="[{at_s: 0, agents: 4}, {at_s: 1200, agents: 0}, "
+                                                      "{at_s: 2400, agents: 4}]", answer=0.5, talk=60),
+                       "progressive")
+    # agents leave after their call: logged-in time is about two thirds, and so are the calls
+    assert lunch.samples[-1].logged_in_s < 0.8 * full.samples[-1].logged_in_s
+    assert lunch.calls_placed < 0.85 * full.calls_placed
+
+
+# -- the in-memory store --------------------------------------------------------------------------------
+
+def test_simulation_store_keeps_the_store_contract() -> None:
+    async def body() -> None:
+        store = SimulationStore("c", "name: c\n")
+        claims = await store.claim("c", 3, 100.0)
+        assert [c.debtor.phones for c in claims] == [("+31600000001",), ("+31600000002",), ("+31600000003",)]
+        assert all(c.state.attempts == 0 and c.claimed_at == 100.0 for c in claims)
+        assert await store.next_due("c") == 0.0
+        starts = [AttemptStart(c, c.debtor.phones[0], 101.0) for c in claims[:2]]
+        ids = await store.begin_attempts("c", starts)
+        assert ids == ["c-1", "c-2"]
+        await store.reschedule("c", claims[2].debtor.debtor_id, None, DebtorStatus.EXHAUSTED)
+        open_ids, claimed = await store.orphan_candidates("c", {"c-1"}, set())
+        assert open_ids == ["c-2"] and sorted(claimed) == sorted(d.debtor.debtor_id for d in claims[:2])
+        rows = await store.attempts("c", ["c-2"])
+        assert rows[0]["state"] == "open" and rows[0]["debtor_id"] == claims[1].debtor.debtor_id
+        fields = {"answered_at": 110.0, "ended_at": 112.0}
+        d0 = claims[0].debtor.debtor_id
+        assert await store.finish_attempt("c", "c-1", d0, Outcome.ABANDONED, fields, DebtorState(attempts=1),
+                                          DebtorStatus.SCHEDULED, 500.0, 0)
+        assert not await store.finish_attempt("c", "c-1", d0, Outcome.ABANDONED, fields,
+                                              DebtorState(attempts=1), DebtorStatus.SCHEDULED, 500.0, 0)
+        stats = await store.stats("c")
+        assert stats["attempts"] == 2 and stats["live"] == 1 and stats["abandoned"] == 1
+        assert stats["outcome:abandoned"] == 1 and stats["status:exhausted"] == 1
+        assert await store.hourly_counts("c") == {0: (1, 1)}
+        found = await store.debtor("c", d0)
+        assert found is not None and found[1].attempts == 1 and found[2] == "scheduled"
+        assert store.records[0].abandoned and store.records[0].answered_at == 110.0
+        assert await store.is_alive(store.owner) and not await store.is_alive("someone-else")
+        assert (await store.control("c")).state == "running"
+        with pytest.raises(Exception, match="not loaded"):
+            await store.control("other")
+
+    asyncio.run(body())
+
+
+# -- the VICIdial baseline ------------------------------------------------------------------------------
+
+def _state(now: float, *, idle: int, talking: int = 0, waiting: int = 0, ringing: int = 0,
+           finished: int = 0, live: int = 0, abandoned: int = 0) -> PacingState:
+    return PacingState(
+        agents=AgentSnapshot(logged_in=idle + talking, idle=idle, talking_s=(30.0,) * talking, wrapping=0),
+        calls_ringing=ringing, calls_waiting_for_agent=waiting, lines_in_use=ringing + waiting + talking,
+        max_lines=100, stats=PacingStats(calls_finished=finished, live_answers=live, abandoned=abandoned),
+        max_abandon_rate=0.03, now=now)
+
+
+def test_adaptive_tapered_raises_the_level_while_agents_wait() -> None:
+    policy = AdaptiveTapered(max_level=3.0, day_end=8 * 3600, available_only=True)
+    for t in range(0, 61):
+        policy.calls_to_launch(_state(float(t), idle=5, talking=5))
+    # every 15 s: level *= 1 + (ready - waiting) / agents = 1.5, capped at 3
+    assert policy.level == pytest.approx(3.0)
+    # available_only_ratio_tally Y: level x ready agents - (ringing + waiting)
+    assert policy.calls_to_launch(_state(61.0, idle=5, talking=5, ringing=4)) == 11   # 3*5 - 4
+    nil = AdaptiveTapered(max_level=3.0, day_end=8 * 3600, available_only=False)
+    nil.level = 2.0
+    # available_only_ratio_tally N: level x (ready + in call) - (ringing + waiting + with agent)
+    assert nil.calls_to_launch(_state(0.0, idle=2, talking=3, ringing=1)) == 10 - 1 - 3
+
+
+def test_adaptive_tapered_tapers_by_the_hours_left_when_over_the_drop_limit() -> None:
+    policy = AdaptiveTapered(max_level=3.0, day_end=6 * 3600.0)
+    policy.level = 2.0
+    # no differential (as many waiting calls as ready agents); 5% dropped today
+    state = _state(3600.0, idle=2, talking=8, waiting=2, finished=400, live=100, abandoned=5)
+    for t in range(16):
+        policy.calls_to_launch(_state(3600.0 + t, idle=2, talking=8, waiting=2, finished=400, live=100,
+                                      abandoned=5))
+    # 5 hours left: x 0.5, once per 15 s adjustment
+    assert policy.level == pytest.approx(1.0)    # 2.0 * 0.5
+    late = AdaptiveTapered(max_level=3.0, day_end=3000.0)
+    late.level = 2.5
+    for t in range(16):
+        late.calls_to_launch(_state(3600.0 + t, idle=2, talking=8, waiting=2, finished=400, live=100,
+                                    abandoned=5))
+    assert late.level == 1.0                     # past adaptive_latest_server_time
+    assert state.stats.abandoned == 5
+
+
+# -- the example (slow) ----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_example_scenario_callpact_against_the_baselines() -> None:
+    from dialer.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "config" / "scenarios" / "example-20.yaml")
+    report = simulate(sc, jobs=2)
+    res = report.results
+    assert res["callpact"].abandon_rate <= 0.03
+    assert res["callpact"].worst_hour_abandon_rate <= 0.03
+    assert res["callpact"].utilisation >= 1.3 * res["progressive"].utilisation
+    assert res["callpact"].utilisation >= res["best_fixed_ratio_hindsight"].utilisation
