@@ -42,6 +42,7 @@ from dialer.privacy import mask_number
 from dialer.scheduling import dial_check, follow_up, phone_to_dial
 from dialer.store import AttemptStart, Claim, Store
 from sip.telephony import (
+    AgentSnapshot,
     AnsweredBy,
     Call,
     CallEventKind,
@@ -227,18 +228,18 @@ class CampaignEngine:
             self._next_reconcile = real_now + self.reconcile_every_s
         if exit_when_stopped and self.state == "stopped" and not self._calls:
             return True
-        self._sample_agents(now_loop)
+        agents = self._sample_agents(now_loop)
         launched = 0
         if self.state == "running":
-            launched = await self._launch(now, now_loop)
+            launched = await self._launch(now, now_loop, agents)
         if self.on_tick is not None:
             self.on_tick(self)
         await self._idle_sleep(launched, now, until_epoch)
         return False
 
     # -- one tick ------------------------------------------------------------------------------
-    async def _launch(self, now: float, now_loop: float) -> int:
-        want = self.policy.calls_to_launch(self._pacing_state())
+    async def _launch(self, now: float, now_loop: float, agents: AgentSnapshot) -> int:
+        want = self.policy.calls_to_launch(self._pacing_state(agents))
         want = min(want, self.cfg.pacing.max_lines - len(self._calls), self._take_tokens(now_loop, want))
         if want <= 0:
             return 0
@@ -286,7 +287,7 @@ class CampaignEngine:
         self._last_refill = now_loop
         return min(want, int(self._tokens))
 
-    def _pacing_state(self) -> PacingState:
+    def _pacing_state(self, agents: AgentSnapshot) -> PacingState:
         now_loop = asyncio.get_running_loop().time()
         ringing_s = tuple(now_loop - c.dialled_loop for c in self._calls.values() if c.ringing)
         ringing = len(ringing_s)
@@ -303,7 +304,7 @@ class CampaignEngine:
             hour_elapsed_s=self.clock.now() % 3600,
         )
         return PacingState(
-            agents=self.telephony.agents.snapshot(),
+            agents=agents,
             calls_ringing=ringing,
             calls_waiting_for_agent=self._waiting_for_agent,
             lines_in_use=len(self._calls),
@@ -317,7 +318,8 @@ class CampaignEngine:
             typical_wrap_s=getattr(self.telephony.agents, "typical_wrap_s", None),
         )
 
-    def _sample_agents(self, now_loop: float) -> None:
+    def _sample_agents(self, now_loop: float) -> AgentSnapshot:
+        """Take this tick's agent snapshot (once: pacing reads the same one) and count agent time."""
         snap = self.telephony.agents.snapshot()
         last = getattr(self, "_last_sample", None)
         if last is not None:
@@ -325,6 +327,7 @@ class CampaignEngine:
             self.counters.agent_seconds += snap.logged_in * dt
             self.counters.talk_seconds += snap.talking * dt
         self._last_sample = now_loop
+        return snap
 
     async def _idle_sleep(self, launched: int, now: float, until_epoch: float | None) -> None:
         """Sleep one tick; with nothing in flight and nothing due, sleep until something is due."""
@@ -335,6 +338,9 @@ class CampaignEngine:
                 delay = min(due - now, self.control_every_s * 30)
                 if until_epoch is not None:
                     delay = min(delay, max(self.tick_s, until_epoch - now))
+        if delay <= self.tick_s:
+            await asyncio.sleep(delay)          # the common case: cheap, and stop() waits a tick at most
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), delay)
 
