@@ -9,9 +9,8 @@ and the calls-per-second budget, so a policy can never exceed either.
 - :class:`FixedRatio`: ``ratio`` calls in flight per idle agent ("power" or
   "ratio" dialling, VICIdial's fixed dial level).
 - :class:`Agentless`: fill every line; the IVR handles the answers.
-- :class:`AdaptiveRatio`: the dial level follows the observed live-answer rate,
-  braked as the abandon rate approaches its limit; an interim policy for
-  ``dial_mode: predictive`` until the model-based predictive policy lands.
+- :class:`dialer.predictive.PredictivePolicy` (``dial_mode: predictive``): the
+  model-based policy, in its own module; see docs/pacing.md.
 """
 
 from __future__ import annotations
@@ -158,37 +157,3 @@ class Agentless:
 
     def calls_to_launch(self, state: PacingState) -> int:
         return max(0, state.max_lines - state.lines_in_use)
-
-
-@dataclass
-class AdaptiveRatio:
-    """Dial level ≈ 1 / live-answer rate, clamped to [min, max] and braked by the abandon budget.
-
-    With fewer than ``warmup_calls`` finished calls it dials at ``min_level``:
-    with little data the answer rate is unknown and over-dialling is the error
-    the law punishes. The brake scales the surplus over 1.0 down linearly from
-    half the abandon limit to the limit, where the policy becomes progressive.
-    """
-
-    min_level: float = 1.0
-    max_level: float = 3.0
-    warmup_calls: int = 50
-    name: str = "adaptive"
-
-    def dial_level(self, state: PacingState) -> float:
-        rate = state.stats.live_answer_rate
-        if rate is None or state.stats.calls_finished < self.warmup_calls or rate <= 0:
-            return self.min_level
-        level = min(self.max_level, max(self.min_level, 1.0 / rate))
-        limit = state.max_abandon_rate
-        observed = state.stats.window_abandon_rate
-        if observed >= limit:
-            return max(1.0, self.min_level) if self.min_level <= 1.0 else self.min_level
-        if observed > limit / 2:
-            brake = (limit - observed) / (limit / 2)
-            level = 1.0 + (level - 1.0) * brake
-        return max(self.min_level, level)
-
-    def calls_to_launch(self, state: PacingState) -> int:
-        target = math.ceil(self.dial_level(state) * state.agents.idle - 1e-9)
-        return max(0, target - _in_flight(state))

@@ -43,6 +43,7 @@ from dialer.baselines import AdaptiveTapered
 from dialer.campaign import CampaignConfig
 from dialer.errors import CallpactError
 from dialer.pacing import FixedRatio, PacingPolicy, Progressive
+from dialer.predictive import PredictivePolicy
 from dialer.scenario import Scenario
 from dialer.simstore import AttemptRecord, SimulationStore
 from dialer.virtual_time import run_virtual
@@ -190,14 +191,7 @@ def _make_policy(name: str, cfg: CampaignConfig, scenario: Scenario, start_loop:
 
 
 def callpact_policy(cfg: CampaignConfig) -> PacingPolicy:
-    """callpact's predictive policy for the campaign (the interim adaptive one if it is missing)."""
-    try:
-        from dialer.predictive import PredictivePolicy
-    except ImportError:                                     # pragma: no cover - transitional
-        from dialer.pacing import AdaptiveRatio
-
-        return AdaptiveRatio(min_level=cfg.pacing.min_dial_level, max_level=cfg.pacing.max_dial_level,
-                             name="callpact")
+    """callpact's predictive policy, as a campaign with ``dial_mode: predictive`` gets it."""
     return PredictivePolicy.for_campaign(cfg.pacing)
 
 
