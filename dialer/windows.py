@@ -177,8 +177,14 @@ class CallingWindows:
             return day in holiday_dates(country, day.year)
         return False
 
-    def day_intervals(self, day: dt.date, tz: ZoneInfo) -> list[tuple[float, float]]:
-        """Open instants of one local day, clipped to the envelope, sorted and merged."""
+    def day_intervals(self, day: dt.date, tz: ZoneInfo) -> tuple[tuple[float, float], ...]:
+        """Open instants of one local day, clipped to the envelope, sorted and merged.
+
+        Cached: every claim and every finished call asks about the same few days.
+        """
+        return _day_intervals(self, day, tz)
+
+    def _compute_day_intervals(self, day: dt.date, tz: ZoneInfo) -> list[tuple[float, float]]:
         if self.is_closed_day(day):
             return []
         env = self.envelope
@@ -235,6 +241,11 @@ class CallingWindows:
             end = nxt[1]
         return end
 
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_intervals(windows: CallingWindows, day: dt.date, tz: ZoneInfo) -> tuple[tuple[float, float], ...]:
+    return tuple(windows._compute_day_intervals(day, tz))
 
 def _merge(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
     merged: list[tuple[float, float]] = []
