@@ -106,17 +106,11 @@ class EngineCounters:
     outcomes: dict[str, int] = field(default_factory=dict)
     live: int = 0
     abandoned: int = 0
-    agent_seconds: float = 0.0
-    talk_seconds: float = 0.0
     lost_writes: int = 0
 
     @property
     def abandon_rate(self) -> float:
         return self.abandoned / self.live if self.live else 0.0
-
-    @property
-    def utilisation(self) -> float:
-        return self.talk_seconds / self.agent_seconds if self.agent_seconds else 0.0
 
     @property
     def contacts(self) -> int:
@@ -228,7 +222,7 @@ class CampaignEngine:
             self._next_reconcile = real_now + self.reconcile_every_s
         if exit_when_stopped and self.state == "stopped" and not self._calls:
             return True
-        agents = self._sample_agents(now_loop)
+        agents = self.telephony.agents.snapshot()    # one snapshot per tick; pacing reads it
         launched = 0
         if self.state == "running":
             launched = await self._launch(now, now_loop, agents)
@@ -317,17 +311,6 @@ class CampaignEngine:
             agent_patience_s=self.cfg.pacing.agent_patience_s,
             typical_wrap_s=getattr(self.telephony.agents, "typical_wrap_s", None),
         )
-
-    def _sample_agents(self, now_loop: float) -> AgentSnapshot:
-        """Take this tick's agent snapshot (once: pacing reads the same one) and count agent time."""
-        snap = self.telephony.agents.snapshot()
-        last = getattr(self, "_last_sample", None)
-        if last is not None:
-            dt = now_loop - last
-            self.counters.agent_seconds += snap.logged_in * dt
-            self.counters.talk_seconds += snap.talking * dt
-        self._last_sample = now_loop
-        return snap
 
     async def _idle_sleep(self, launched: int, now: float, until_epoch: float | None) -> None:
         """Sleep one tick; with nothing in flight and nothing due, sleep until something is due."""
