@@ -536,7 +536,8 @@ class Store:
             pipe.zcard(k.claimed)
             pipe.zcard(k.open)
             scheduled, due, ready, claimed, open_ = await pipe.execute()
-        return {"scheduled": scheduled, "due_now": due + ready, "ready": ready, "claimed": claimed,
+        # "scheduled" is what waits for a later time; what is due already counts as due now.
+        return {"scheduled": scheduled - due, "due_now": due + ready, "ready": ready, "claimed": claimed,
                 "open_attempts": open_}
 
     @_redis_errors

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -69,6 +69,40 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class PlayResult:
+    """How a prompt ended: heard to the end, cut short by the caller (barge-in), or by a hangup."""
+
+    completed: bool
+    barge_in: str | None = None      # "dtmf" or "speech" when the caller interrupted
+    digits: str = ""                 # digits that interrupted; the next listen() starts with them
+
+
+#: Spoken answers a menu accepts: choice name -> phrases that mean it, e.g.
+#: ``{"yes": ("ja", "jawel"), "agent": ("medewerker",)}``. Recognisers are
+#: restricted to these phrases (a grammar), never free dictation.
+Grammar = Mapping[str, Sequence[str]]
+
+
+class HeardKind(StrEnum):
+    DTMF = "dtmf"                    # keypad digits (RFC 4733, SIP INFO or in-band)
+    SPEECH = "speech"                # a phrase of the grammar was recognised
+    NO_MATCH = "no-match"            # the caller spoke, but nothing in the grammar
+    NO_INPUT = "no-input"            # silence until the timeout
+    HANGUP = "hangup"                # the call ended while listening
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the caller answered to one question."""
+
+    kind: HeardKind
+    digits: str = ""
+    choice: str | None = None        # the grammar choice matched by speech
+    text: str = ""                   # what the recogniser heard
+    confidence: float = 0.0
+
+
+@dataclass(frozen=True)
 class AgentSnapshot:
     """The agents as pacing sees them at one instant."""
 
@@ -111,8 +145,36 @@ class Call(abc.ABC):
                 return
 
     @abc.abstractmethod
-    async def play(self, prompt: Prompt) -> None:
-        """Play a prompt to the far end; returns when it has been heard (or the call ended)."""
+    async def play(self, prompt: Prompt, *, barge_in: bool = False) -> PlayResult | None:
+        """Play a prompt to the far end; returns when it has been heard (or the call ended).
+
+        With ``barge_in`` a keypad digit or speech from the caller stops the
+        prompt at once (the result says which). Backends without a media path
+        may return None, which means "played to the end".
+        """
+
+    async def listen(self, *, grammar: Grammar | None = None, language: str = "nl",
+                     max_digits: int = 1, timeout_s: float = 5.0, terminator: str | None = "#",
+                     initial_digits: str = "") -> Heard:
+        """Wait for an answer by keypad or, when ``grammar`` is given, by voice.
+
+        The default serves backends without speech recognition: keypad only.
+        """
+        digits = initial_digits
+        if len(digits) < max_digits:
+            digits += await self.collect_dtmf(max_digits=max_digits - len(digits),
+                                              timeout_s=timeout_s, terminator=terminator)
+        if digits:
+            return Heard(HeardKind.DTMF, digits=digits)
+        return Heard(HeardKind.HANGUP if self.ended else HeardKind.NO_INPUT)
+
+    async def wait_for_beep(self, timeout_s: float = 10.0) -> bool:
+        """On a machine answer: wait until the greeting's beep (True) or give up (False).
+
+        Voicemail messages start after the beep so that they are recorded whole.
+        Backends without a media path return False at once.
+        """
+        return False
 
     @abc.abstractmethod
     async def collect_dtmf(self, *, max_digits: int = 1, timeout_s: float = 5.0,

@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server)
+# One package a line (several features add theirs here).
+APT_PACKAGES=(
+    redis-server
+)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -33,4 +36,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         || { echo "setup: the Python install failed" >&2; exit 1; }
     touch "$stamp"
 fi
+# Components built from source (each script is idempotent and quick when done),
+# one line each.
+
 echo "setup: ready (.venv/bin/callpact)"
