@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -116,11 +116,31 @@ class AgentSnapshot:
         return len(self.talking_s)
 
 
-class Call(abc.ABC):
-    """One outbound call leg. Events arrive on an internal queue; see :meth:`events`."""
+@dataclass(frozen=True)
+class Inbound:
+    """A call that reached us: usually a debtor calling back the number that called them."""
 
-    def __init__(self, request: OriginateRequest) -> None:
+    call_id: str
+    caller: str                      # the caller's number (From / P-Asserted-Identity), E.164 when it parses
+    dialled: str                     # the number they called: a campaign's caller ID or a DID
+    at: float                        # loop time it arrived
+    caller_name: str = ""
+
+
+class Call(abc.ABC):
+    """One call leg. Events arrive on an internal queue; see :meth:`events`.
+
+    Outbound calls come from :meth:`Telephony.originate`. An inbound call is
+    handed, already answered, to the handler set with
+    :meth:`Telephony.set_inbound_handler`; its ``inbound`` says who called,
+    and its ``request`` carries ``attempt_id`` = the inbound call id and
+    ``number`` = the caller's number, so code that logs or records a call
+    needs no special case.
+    """
+
+    def __init__(self, request: OriginateRequest, inbound: Inbound | None = None) -> None:
         self.request = request
+        self.inbound = inbound
         self._events: asyncio.Queue[CallEvent] = asyncio.Queue()
         self.ended = False
 
@@ -207,10 +227,19 @@ class AgentDesk(abc.ABC):
     def snapshot(self) -> AgentSnapshot: ...
 
 
+#: Runs one inbound call to its end (callback routing, then a flow or an agent).
+InboundHandler = Callable[[Call, Inbound], Awaitable[None]]
+
+
 class Telephony(abc.ABC):
     """A backend that places calls and owns the agents."""
 
     agents: AgentDesk
+    inbound_handler: InboundHandler | None = None
+
+    def set_inbound_handler(self, handler: InboundHandler | None) -> None:
+        """Who takes inbound calls; a backend with no handler set rejects them (SIP 480 / busy)."""
+        self.inbound_handler = handler
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect to the network; the default needs nothing."""
