@@ -8,6 +8,18 @@ cd "$(dirname "$0")/.."
 # One package a line (several features add theirs here).
 APT_PACKAGES=(
     redis-server
+    build-essential
+    swig
+    pkg-config
+    libssl-dev
+    uuid-dev
+    libsrtp2-dev
+    libspeex-dev
+    libspeexdsp-dev
+    libgsm1-dev
+    dpkg-dev
+    xz-utils
+    sip-tester
 )
 PYTHON=${PYTHON:-python3}
 
@@ -38,5 +50,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 # Components built from source (each script is idempotent and quick when done),
 # one line each.
+tools/build_pjsua2.sh .venv/bin/python
 
 echo "setup: ready (.venv/bin/callpact)"
