@@ -1,0 +1,244 @@
+"""The pjsua2 SIP backend against real SIP peers (sipp) on loopback.
+
+Each test starts sipp with one of our scenarios (tests/sipp/), the far end's
+audio being an RTP capture written by sip/rtp_pcap.py from real espeak-ng
+speech, silence and RFC 4733 digits, and places or takes one real call.
+sipp's own exit status is asserted too: the scenarios check our INVITE's
+From, P-Asserted-Identity and attempt header, and that we sent CANCEL/BYE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sip_peers import free_udp_port, free_udp_range, scenario, start_sipp
+
+from sip import pjsua2_backend
+from sip.pjsua2_backend import Pjsua2Telephony, pjsua2_available
+from sip.rtp_pcap import RtpStream, pcap_bytes
+from sip.sip_config import AmdConfig, CallerIdConfig, SipConfig, TrunkConfig
+from sip.telephony import (
+    AnsweredBy,
+    Call,
+    CallEvent,
+    CallEventKind,
+    HangupCause,
+    Inbound,
+    OriginateRequest,
+    Prompt,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh"),
+]
+
+CALLER = "+31201234567"
+DEBTOR = "+31612345678"
+
+
+def speech(text: str, language: str = "nl") -> bytes:
+    """Real speech: espeak-ng through sox to 8 kHz 16-bit mono PCM."""
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed (make setup)")
+    voice = subprocess.run(["espeak-ng", "-v", language, "--stdout", text], check=True,
+                           capture_output=True).stdout
+    return subprocess.run(["sox", "-t", "wav", "-", "-t", "raw", "-r", "8000", "-c", "1", "-b", "16",
+                           "-e", "signed", "-L", "-"], input=voice, check=True, capture_output=True).stdout
+
+
+def tone(seconds: float, freq: float = 440.0, amplitude: int = 8000) -> bytes:
+    import math
+    import struct
+    n = int(8000 * seconds)
+    samples = (int(amplitude * math.sin(2 * math.pi * freq * i / 8000)) for i in range(n))
+    return struct.pack(f"<{n}h", *samples)
+
+
+def write_pcap(path: Path, stream: RtpStream) -> Path:
+    assert stream.packets is not None
+    path.write_bytes(pcap_bytes(stream.packets))
+    return path
+
+
+def config(trunk_port: int, **changes: object) -> SipConfig:
+    cfg = SipConfig(trunk=TrunkConfig(host="127.0.0.1", port=trunk_port),
+                    caller_id=CallerIdConfig(number=CALLER, display_name="Incasso BV"),
+                    bind_address="127.0.0.1", sip_port=0, rtp_port_start=free_udp_range(40),
+                    rtp_port_count=40, max_calls=8, calls_per_second=50, amd=AmdConfig(enabled=False),
+                    dead_air_s=10, log_level=int(__import__("os").environ.get("PJ_LOG", "1")))
+    return replace(cfg, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def backend_factory() -> AsyncIterator[object]:
+    started: list[Pjsua2Telephony] = []
+
+    async def make(cfg: SipConfig) -> Pjsua2Telephony:
+        telephony = Pjsua2Telephony(cfg)
+        await telephony.start()
+        started.append(telephony)
+        return telephony
+
+    yield make
+    for telephony in started:
+        await telephony.close()
+
+
+def request(attempt: str = "att-1", ring_timeout_s: float = 10.0, number: str = DEBTOR) -> OriginateRequest:
+    return OriginateRequest(attempt_id=attempt, number=number, caller_id=CALLER,
+                            ring_timeout_s=ring_timeout_s)
+
+
+async def events_of(call: Call, timeout_s: float = 20.0) -> list[CallEvent]:
+    seen: list[CallEvent] = []
+
+    async def collect() -> None:
+        async for event in call.events():
+            seen.append(event)
+
+    await asyncio.wait_for(collect(), timeout_s)
+    return seen
+
+
+def uas(name: str, tmp_path: Path, pcap: Path | None = None, attempt: str = "att-1"):  # type: ignore[no-untyped-def]
+    path = scenario(name, tmp_path, caller=re.escape(CALLER), attempt=attempt,
+                    pcap=str(pcap) if pcap else "")
+    return start_sipp(path, tmp_path)
+
+
+async def test_answered_call_plays_prompt_and_hears_rfc4733_digit(tmp_path: Path, backend_factory) -> None:
+    pcap = write_pcap(tmp_path / "digit.pcap", RtpStream().silence(0.6).digit("7").silence(2.0))
+    sipp = uas("uas_answer_audio.xml", tmp_path, pcap)
+    telephony = await backend_factory(config(sipp.port))
+    call = await telephony.originate(request())
+    kinds: list[CallEventKind] = []
+    digits = ""
+    async for event in call.events():
+        kinds.append(event.kind)
+        if event.kind is CallEventKind.ANSWERED:
+            played = await call.play(Prompt("", audio=tone(0.3)))
+            assert played is not None and played.completed
+            digits = await call.collect_dtmf(max_digits=1, timeout_s=5.0)
+            await call.hangup()
+    assert kinds == [CallEventKind.RINGING, CallEventKind.ANSWERED, CallEventKind.HANGUP]
+    assert digits == "7"
+    assert call.stats.first_prompt_frame_at is not None      # the prompt went out on the wire
+    assert sipp.wait() == 0, sipp.errors()                    # From, PAI, attempt header checked, BYE seen
+
+
+async def test_busy_line_is_busy(tmp_path: Path, backend_factory) -> None:
+    sipp = uas("uas_busy.xml", tmp_path)
+    telephony = await backend_factory(config(sipp.port))
+    events = await events_of(await telephony.originate(request()))
+    assert events[-1].cause is HangupCause.BUSY
+    assert "486" in events[-1].detail
+    assert CallEventKind.ANSWERED not in [e.kind for e in events]
+    assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_ringing_until_our_timeout_is_no_answer(tmp_path: Path, backend_factory) -> None:
+    sipp = uas("uas_ring_no_answer.xml", tmp_path)
+    telephony = await backend_factory(config(sipp.port))
+    events = await events_of(await telephony.originate(request(ring_timeout_s=1.5)))
+    assert [e.kind for e in events] == [CallEventKind.RINGING, CallEventKind.HANGUP]
+    assert events[-1].cause is HangupCause.NO_ANSWER
+    assert sipp.wait() == 0, sipp.errors()                   # sipp saw our CANCEL and sent 487
+
+
+async def test_long_continuous_greeting_is_a_machine(tmp_path: Path, backend_factory) -> None:
+    greeting = speech("Goedendag, u spreekt met het antwoordapparaat van de familie de Vries. "
+                      "Wij zijn op dit moment niet bereikbaar, spreek na de piep een bericht in.")
+    pcap = write_pcap(tmp_path / "greeting.pcap", RtpStream().silence(0.3).audio(greeting))
+    sipp = uas("uas_answer_audio.xml", tmp_path, pcap)
+    telephony = await backend_factory(config(sipp.port, amd=AmdConfig(enabled=True)))
+    call = await telephony.originate(request())
+    answered: list[AnsweredBy | None] = []
+    async for event in call.events():
+        if event.kind is CallEventKind.ANSWERED:
+            answered.append(event.answered_by)
+            await call.hangup()
+    assert answered == [AnsweredBy.MACHINE]
+    assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_hello_then_silence_is_a_person(tmp_path: Path, backend_factory) -> None:
+    pcap = write_pcap(tmp_path / "hello.pcap", RtpStream().silence(0.3).audio(speech("Hallo?")).silence(3))
+    sipp = uas("uas_answer_audio.xml", tmp_path, pcap)
+    telephony = await backend_factory(config(sipp.port, amd=AmdConfig(enabled=True)))
+    call = await telephony.originate(request())
+    answered: list[tuple[AnsweredBy | None, float]] = []
+    async for event in call.events():
+        if event.kind is CallEventKind.ANSWERED:
+            answered.append((event.answered_by, event.at))
+            await call.hangup()
+    assert [a for a, _ in answered] == [AnsweredBy.HUMAN]
+    assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_trunk_answering_503_fails_the_call(tmp_path: Path, backend_factory) -> None:
+    sipp = uas("uas_503.xml", tmp_path)
+    telephony = await backend_factory(config(sipp.port))
+    events = await events_of(await telephony.originate(request()))
+    assert events[-1].cause is HangupCause.FAILED
+    assert "503" in events[-1].detail
+    assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_inbound_call_back_reaches_the_handler_with_the_callers_number(tmp_path: Path,
+                                                                             backend_factory) -> None:
+    telephony = await backend_factory(config(free_udp_port()))
+    got: list[tuple[Inbound, str]] = []
+
+    async def handler(call: Call, inbound: Inbound) -> None:
+        got.append((inbound, await call.collect_dtmf(max_digits=1, timeout_s=5.0)))
+        await call.hangup()
+
+    telephony.set_inbound_handler(handler)
+    pcap = write_pcap(tmp_path / "in.pcap", RtpStream().silence(0.5).digit("3").silence(2.0))
+    path = scenario("uac_inbound.xml", tmp_path, from_user="0612345678", dialled=CALLER, pcap=str(pcap))
+    sipp = start_sipp(path, tmp_path, remote=f"127.0.0.1:{telephony.local_port}")
+    assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()
+    assert len(got) == 1
+    inbound, digit = got[0]
+    assert inbound.caller == DEBTOR                  # national 06... read as E.164 in the NL region
+    assert inbound.dialled == CALLER
+    assert inbound.caller_name == "Jan de Vries"
+    assert digit == "3"
+
+
+async def test_answered_call_without_rtp_is_hung_up_as_dead_air(tmp_path: Path, backend_factory) -> None:
+    sipp = uas("uas_dead_air.xml", tmp_path)
+    telephony = await backend_factory(config(sipp.port, dead_air_s=1.5))
+    events = await events_of(await telephony.originate(request()))
+    assert [e.kind for e in events] == [CallEventKind.ANSWERED, CallEventKind.HANGUP]
+    assert "dead air" in events[-1].detail
+    assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_trunk_that_never_answers_fails_fast_and_malformed_sip_is_survived(
+        tmp_path: Path, backend_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pjsua2_backend, "TRUNK_SILENCE_S", 1.0)
+    dead_port = free_udp_port()                      # nothing listens there
+    telephony = await backend_factory(config(dead_port))
+    events = await events_of(await telephony.originate(request(ring_timeout_s=30)))
+    assert events[-1].cause is HangupCause.FAILED
+    assert "did not respond" in events[-1].detail   # our check, long before pjsua's own 32 s timeout
+    # Garbage and a truncated INVITE at our SIP port: the stack drops them and keeps working.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for junk in (b"\x00\xff garbage", b"INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n",
+                     b"SIP/2.0 200\r\n\r\n" * 3):
+            sock.sendto(junk, ("127.0.0.1", telephony.local_port))
+    sipp = uas("uas_busy.xml", tmp_path, attempt="att-2")
+    telephony.cfg = replace(telephony.cfg, trunk=replace(telephony.cfg.trunk, port=sipp.port))
+    events = await events_of(await telephony.originate(request("att-2")))
+    assert events[-1].cause is HangupCause.BUSY
+    assert sipp.wait() == 0, sipp.errors()
