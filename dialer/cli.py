@@ -109,7 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
                       help="engine tick in simulated seconds (default 1.0)")
     simp.add_argument("--jobs", type=int, default=None, metavar="N",
                       help="policy runs in parallel processes (default: the number of CPUs)")
+    _add_sip_commands(sub)
     return p
+
+
+def _add_sip_commands(sub: Any) -> None:
+    """`doctor` and `call`: the machine's dependencies, and one real call through a SIP trunk."""
+    sub.add_parser("doctor", help="check every dependency (pjsua2, redis-server, TTS, sox, sipp, packages)")
+    call = sub.add_parser("call", help="place one real call through a SIP trunk (for testing a trunk)")
+    call.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, e.g. +31612345678")
+    call.add_argument("--trunk", metavar="sip:HOST:PORT",
+                      help="the trunk; without it, the trunk of --sip-config")
+    call.add_argument("--sip-config", type=Path, metavar="FILE", help="SIP settings (see config/sip.yaml)")
+    call.add_argument("--caller-id", default="", metavar="NUMBER", help="the number the callee sees")
+    call.add_argument("--flow", metavar="NAME",
+                      help="IVR flow to run (needs ivr_flows; default: a built-in test prompt)")
+    call.add_argument("--debtor", metavar="JSON", help='debtor context, e.g. \'{"language": "en"}\'')
+    call.add_argument("--ring-timeout", type=float, default=30.0, metavar="S")
+    call.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _global_options(p: argparse.ArgumentParser, default: Any) -> None:
@@ -442,6 +459,71 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- doctor, call (real SIP) --------------------------------------------------------------------------
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dialer.doctor import render, run_checks
+
+    lines, healthy = render(run_checks())
+    for line in lines:
+        console.print(line)
+    console.print("doctor: all required dependencies present" if healthy
+                  else "doctor: required dependencies missing (see MISSING lines)")
+    return 0 if healthy else 1
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from dialer.phones import normalise_number
+    from sip.pjsua2_backend import pjsua2_available
+    from sip.sip_config import SipConfig, load_sip_config, trunk_from_uri
+    from sip.trunk_call import run_test_call
+
+    if args.flow is not None:
+        raise ConfigError("IVR flows are not part of this build yet; leave out --flow for the built-in "
+                          "test prompt", where="--flow")
+    if args.trunk is None and args.sip_config is None:
+        raise ConfigError("name the trunk with --trunk sip:HOST:PORT or --sip-config FILE", where="call")
+    debtor: dict[str, Any] = {}
+    if args.debtor is not None:
+        try:
+            debtor = json.loads(args.debtor)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg} at character {exc.pos}", where="--debtor") from None
+        if not isinstance(debtor, dict):
+            raise InputError("must be a JSON object like {\"language\": \"en\"}", where="--debtor")
+    if args.sip_config is not None:
+        cfg = load_sip_config(args.sip_config)
+        if args.trunk is not None:
+            uri = trunk_from_uri(args.trunk)
+            trunk = replace(cfg.trunk, host=uri.host, port=uri.port, transport=uri.transport)
+            cfg = replace(cfg, trunk=trunk)
+    else:
+        # A one-off call: any free local port, so it runs next to a dialer already on 5060.
+        cfg = SipConfig(trunk=trunk_from_uri(args.trunk), sip_port=0, max_calls=2)
+    check = normalise_number(args.to, cfg.default_region)
+    if not check.usable or check.e164 is None:
+        raise InputError(check.problem or "not a phone number", where=f"--to {args.to}")
+    if not pjsua2_available():
+        raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
+    report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
+                           ring_timeout_s=args.ring_timeout, debtor=debtor)
+    if args.json:
+        print(json.dumps(report.to_json()))
+        return 0
+    detail = f" ({report.detail})" if report.detail else ""
+    console.print(f"call to {report.number}: {report.outcome}{detail}")
+    if report.answered_by is not None:
+        console.print(f"  answered by: {report.answered_by}; "
+                      f"prompt heard to the end: {report.prompt_completed}")
+        console.print(f"  digits: {report.digits or '(none)'}")
+        if report.answer_to_first_audio_ms is not None:
+            console.print(f"  answer to first prompt audio: {report.answer_to_first_audio_ms:.0f} ms; "
+                          f"frames from the far end: {report.frames_received}")
+    console.print(f"  took {report.duration_s:.1f} s")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "campaign": cmd_campaign,
@@ -449,6 +531,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dialer": cmd_dialer,
     "demo": cmd_demo,
     "simulate": cmd_simulate,
+    "doctor": cmd_doctor,
+    "call": cmd_call,
 }
 
 if __name__ == "__main__":

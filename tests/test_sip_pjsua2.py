@@ -10,6 +10,7 @@ From, P-Asserted-Identity and attempt header, and that we sent CANCEL/BYE.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import socket
@@ -241,4 +242,25 @@ async def test_trunk_that_never_answers_fails_fast_and_malformed_sip_is_survived
     telephony.cfg = replace(telephony.cfg, trunk=replace(telephony.cfg.trunk, port=sipp.port))
     events = await events_of(await telephony.originate(request("att-2")))
     assert events[-1].cause is HangupCause.BUSY
+    assert sipp.wait() == 0, sipp.errors()
+
+
+def test_callpact_call_command_reports_outcome_and_digits(tmp_path: Path) -> None:
+    """The admin's trunk test, as a user runs it: the real CLI in its own process."""
+    pcap = write_pcap(tmp_path / "keys.pcap", RtpStream().silence(5.0).digit("4").silence(0.3).digit("2")
+                      .silence(0.3).digit("#").silence(4.0))
+    path = scenario("uas_answer_audio.xml", tmp_path, caller=re.escape(CALLER), attempt="test-[0-9]+",
+                    pcap=str(pcap))
+    sipp = start_sipp(path, tmp_path)
+    callpact = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "callpact"
+    command = [str(callpact), "call", "--to", "06 12345678", "--trunk", f"sip:127.0.0.1:{sipp.port}",
+               "--caller-id", CALLER, "--ring-timeout", "10", "--json"]
+    done = subprocess.run(command,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["outcome"] == "answered-human"
+    assert report["digits"] == "42"
+    assert report["number"] == "+31*******78"          # masked even in its own report
+    assert report["answer_to_first_audio_ms"] is not None
     assert sipp.wait() == 0, sipp.errors()
