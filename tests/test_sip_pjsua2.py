@@ -264,3 +264,72 @@ def test_callpact_call_command_reports_outcome_and_digits(tmp_path: Path) -> Non
     assert report["number"] == "+31*******78"          # masked even in its own report
     assert report["answer_to_first_audio_ms"] is not None
     assert sipp.wait() == 0, sipp.errors()
+
+
+def _heard_chunks(sent: bytes, heard: bytes, chunk: int = 2000, search: int = 2400) -> tuple[int, int]:
+    """How many 0.25 s pieces of speech in ``sent`` appear in ``heard`` (correlation > 0.9), of how many.
+
+    Piece by piece rather than as a whole: the far end's jitter buffer may shift the audio by a frame
+    (a real network does that too), which is not the same as not hearing it.
+    """
+    import numpy as np
+    a = np.frombuffer(sent, dtype="<i2").astype(np.float64)
+    b = np.frombuffer(heard, dtype="<i2").astype(np.float64)
+    matched = speech_pieces = 0
+    for start in range(0, len(a) - chunk + 1, chunk):
+        piece = a[start:start + chunk]
+        if np.sqrt(np.mean(piece ** 2)) < 500:          # a pause between words
+            continue
+        speech_pieces += 1
+        window = b[max(0, start - search): start + chunk + search]
+        if len(window) < chunk:
+            continue
+        dots = np.correlate(window, piece, mode="valid")
+        energy = np.cumsum(np.concatenate(([0.0], window ** 2)))
+        norms = np.sqrt(energy[chunk:] - energy[:-chunk]) * np.linalg.norm(piece) + 1e-9
+        if float(np.max(dots / norms)) > 0.9:
+            matched += 1
+    return matched, speech_pieces
+
+
+async def test_far_end_user_agent_hears_exactly_the_prompt_we_played(tmp_path: Path, backend_factory) -> None:
+    """'Played' means heard: an independent pjsua2 UA records the call and we compare the audio."""
+    import sys
+    import wave
+    recording = tmp_path / "heard.wav"
+    far_end = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def wait_ready() -> str:
+            for _ in range(50):           # pjlib prints its start-up lines first
+                line = far_end.stdout.readline() if far_end.stdout else ""
+                if not line or line.startswith("READY"):
+                    return line
+            return ""
+        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
+        assert ready.startswith("READY"), far_end.stderr.read() if far_end.stderr else ready
+        telephony = await backend_factory(config(int(ready.split()[1])))
+        prompt = speech("Dit is een betalingsherinnering van Incasso BV. Toets een om te betalen.")
+        call = await telephony.originate(request())
+        played = None
+        async for event in call.events():
+            if event.kind is CallEventKind.ANSWERED:
+                played = await call.play(Prompt("", audio=prompt))
+                await call.hangup()
+        assert played is not None and played.completed
+        assert await asyncio.to_thread(far_end.wait, 20) == 0
+    finally:
+        if far_end.poll() is None:
+            far_end.kill()
+            far_end.wait(5)
+    with wave.open(str(recording)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        heard = wav.readframes(wav.getnframes())
+    matched, pieces = _heard_chunks(prompt, heard)
+    print(f"far end heard {matched} of {pieces} speech pieces of the prompt")
+    assert pieces >= 10
+    assert matched >= 0.9 * pieces, f"only {matched} of {pieces} pieces of the prompt were heard"
+    # The check tells prompts apart: other speech is not "heard" in this recording.
+    other = speech("Goedemiddag, u spreekt met de klantenservice.")
+    other_matched, other_pieces = _heard_chunks(other, heard)
+    assert other_matched <= 0.2 * other_pieces
