@@ -10,11 +10,11 @@ keypad digits, and tell a machine from a person by the length of the greeting
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
-import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from sip.media import FRAME_MS, MediaLeg
 from sip.sip_config import AmdConfig
@@ -25,10 +25,10 @@ SPEECH_RMS = 320.0
 
 
 def frame_rms(frame: bytes) -> float:
-    samples = array.array("h", frame)
-    if not samples:
+    samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+    if not len(samples):
         return 0.0
-    return math.sqrt(sum(s * s for s in samples) / len(samples))
+    return float(np.sqrt(np.dot(samples, samples) / len(samples)))
 
 
 @dataclass
@@ -137,9 +137,18 @@ class LegSession:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._digit_arrived.wait(), remaining)
 
-    async def detect_machine(self, cfg: AmdConfig) -> AnsweredBy:
+    def watch_frames(self) -> asyncio.Queue[bytes | None]:
+        """Every incoming frame from now on (None at the end); stop with :meth:`unwatch`."""
         watcher: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._frame_watchers.append(watcher)
+        return watcher
+
+    def unwatch(self, watcher: asyncio.Queue[bytes | None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._frame_watchers.remove(watcher)
+
+    async def detect_machine(self, cfg: AmdConfig) -> AnsweredBy:
+        watcher = self.watch_frames()
         classifier = GreetingClassifier(cfg)
         try:
             async with asyncio.timeout(cfg.decide_within_s + 2.0):
@@ -150,5 +159,5 @@ class LegSession:
         except TimeoutError:
             pass
         finally:
-            self._frame_watchers.remove(watcher)
+            self.unwatch(watcher)
         return AnsweredBy.HUMAN

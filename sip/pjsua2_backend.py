@@ -745,6 +745,10 @@ class SipCall(Call):
         if not self.ended:      # pjsua never reported the end: record it anyway
             self._ended(0, "hung up, no confirmation")
 
+    async def media_stats(self) -> dict[str, int]:
+        """RTP and jitter-buffer counters of the call's audio stream (empty once the call is gone)."""
+        return await self.telephony.worker.call(self._on_worker(_stream_stats)) or {}
+
     async def play(self, prompt: Prompt, *, barge_in: bool = False) -> PlayResult | None:
         if self.ended or self.session is None:
             return PlayResult(completed=False)
@@ -869,6 +873,17 @@ def _rx_packets(pj_call: Any) -> int:
         return int(pj_call.getStreamStat(0).rtcp.rxStat.pkt)
     except Exception:
         return -1          # no stream (already ended): not dead air
+
+
+def _stream_stats(pj_call: Any) -> dict[str, int]:
+    try:
+        stat = pj_call.getStreamStat(0)
+    except Exception:
+        return {}
+    rx, jb = stat.rtcp.rxStat, stat.jbuf
+    return {"rx_packets": int(rx.pkt), "rx_lost": int(rx.loss), "rx_discarded": int(rx.discard),
+            "tx_packets": int(stat.rtcp.txStat.pkt), "jitter_buffer_lost": int(jb.lost),
+            "jitter_buffer_discarded": int(jb.discard), "jitter_buffer_empty": int(jb.empty)}
 
 
 def _xfer(pj_call: Any, target: str) -> None:
