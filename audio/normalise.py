@@ -9,9 +9,11 @@ the rest of the text alone. Pure: no I/O, no clock.
 How figures are recognised, in this order at each position:
 
 * money: a currency sign or code before or after a number (``€ 45,20``, ``€45.20``,
-  ``EUR 45,20``, ``45,20 euro``, ``€ 1.250,-``, ``$5``, ``£ 5.20``). The last ``.`` or
-  ``,`` is the decimal mark when one or two digits follow it, otherwise a thousands
-  separator, so Dutch and English writing both work;
+  ``EUR 45,20``, ``45,20 euro``, ``€ 1.250,-``, ``$5``, ``£ 5.20``, a credit ``€ -5,00``).
+  The last ``.`` or ``,`` is the decimal mark when one or two digits follow it, otherwise
+  a thousands separator, so Dutch and English writing both work;
+* IBANs (``NL91 ABNA 0417 1643 00``, ``NL91ABNA0417164300``) in groups of four, and Dutch
+  postcodes (``1234 AB``), character by character;
 * dates: ``15-12-2026``, ``15/12/2026``, ``15.12.2026`` (day first, as in the
   Netherlands and the UK), ``2026-12-15`` (ISO), ``15 december [2026]``,
   ``15 dec``, ``15th December``, ``December 15, 2026``; a date that does not exist
@@ -23,7 +25,8 @@ How figures are recognised, in this order at each position:
 * references: codes with letters and digits (``INV-2026-0042``, ``AB12345``) and
   digit runs of five or more, digit by digit in groups;
 * percentages, ordinals (``1e``, ``2de``, ``21st``), decimals (``3,5``), grouped
-  thousands (``45.000``) and plain numbers (``45``) in words;
+  thousands (``45.000``) and plain numbers (``45``) in words; a number with a leading
+  zero (``0417``) is a code and is read digit by digit;
 * a few signs and abbreviations (``&``, ``t/m``, ``e.g.``).
 """
 
@@ -53,25 +56,30 @@ _CURRENCY_WORDS = {"eur": "EUR", "euro": "EUR", "euros": "EUR", "usd": "USD", "d
                    "chf": "CHF"}
 
 _WORDS = {
-    "nl": {"to": "tot", "percent": "procent", "decimal": "komma", "&": "en", "+": "plus", "=": "is",
+    "nl": {"to": "tot", "minus": "min", "percent": "procent", "decimal": "komma",
+           "&": "en", "+": "plus", "=": "is",
            "abbreviations": {"t/m": "tot en met", "o.a.": "onder andere", "bijv.": "bijvoorbeeld",
                              "ca.": "circa", "nr.": "nummer", "incl.": "inclusief", "excl.": "exclusief",
                              "z.s.m.": "zo snel mogelijk", "i.v.m.": "in verband met"}},
-    "en": {"to": "to", "percent": "percent", "decimal": "point", "&": "and", "+": "plus", "=": "equals",
+    "en": {"to": "to", "minus": "minus", "percent": "percent", "decimal": "point",
+           "&": "and", "+": "plus", "=": "equals",
            "abbreviations": {"e.g.": "for example", "i.e.": "that is", "approx.": "approximately",
                              "incl.": "including", "excl.": "excluding", "no.": "number",
                              "asap": "as soon as possible"}},
 }
 
 _NUM = r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?:[.,](?:\d{1,2}|--?))?|\d+(?:[.,](?:\d{1,2}|--?))?"
-_CUR_BEFORE = r"€|\$|£|\b(?:EUR|USD|GBP|CHF)\b"
+_CUR_BEFORE = r"€|\$|£|\b(?:EUR|USD|GBP|CHF)(?![A-Za-z])"
 _CUR_AFTER = r"€|\b(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds?|pond)\b"
 _MONTHS_ALT = "|".join(sorted(set(_NL_MONTHS) | set(_EN_MONTHS), key=len, reverse=True))
 
 _PATTERN = re.compile(
     rf"""
-    (?P<money_before>(?P<cur1>{_CUR_BEFORE})\s?(?P<num1>{_NUM})(?!\d))
-  | (?P<money_after>(?<![\w.,])(?P<num2>{_NUM})\s?(?P<cur2>{_CUR_AFTER}))
+    (?P<money_before>(?P<neg1>(?<![\w.,])[-−]\s?)?(?P<cur1>{_CUR_BEFORE})\s?(?P<neg2>[-−]\s?)?
+        (?P<num1>{_NUM})(?!\d))
+  | (?P<money_after>(?P<neg3>(?<![\w.,])[-−])?(?<![\w.,])(?P<num2>{_NUM})\s?(?P<cur2>{_CUR_AFTER}))
+  | (?P<iban>(?-i:(?<!\w)[A-Z]{{2}}\d{{2}}(?:\ ?[A-Z0-9]{{4}}){{2,7}}(?:\ ?[A-Z0-9]{{1,3}})?(?!\w)))
+  | (?P<postcode>(?-i:(?<![\w.,])[1-9]\d{{3}}\ ?[A-Z]{{2}}(?!\w)))
   | (?P<iso_date>(?<![\w-])(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?![\w-]))
   | (?P<dmy_date>(?<![\w./-])(?P<dd>\d{{1,2}})(?P<sep>[-/.])(?P<dm>\d{{1,2}})(?P=sep)(?P<dy>\d{{4}})
         (?![\w/-]))
@@ -79,7 +87,8 @@ _PATTERN = re.compile(
         (?P<tmonth>{_MONTHS_ALT})\.?(?:,?\s+(?P<tyear>\d{{4}}))?(?![\w-]))
   | (?P<month_day>\b(?P<mmonth>{_MONTHS_ALT})\.?\s+(?P<mday>\d{{1,2}})(?:st|nd|rd|th)?
         (?:,?\s+(?P<myear>\d{{4}}))?(?![\w-]))
-  | (?P<clock>(?<![\w.,:])(?P<hh>[01]?\d|2[0-3])(?::(?P<mm>[0-5]\d)|\.(?P<mm2>[0-5]\d)(?=\s*uur\b))
+  | (?P<clock>(?<![\w.,:])(?P<hh>[01]?\d|2[0-3])
+        (?::(?P<mm>[0-5]\d)(?::[0-5]\d)?|\.(?P<mm2>[0-5]\d)(?=\s*uur\b))
         (?P<ampm>\s*[ap]\.?\s?m\b\.?)?(?P<uur>\s*uur\b)?(?![\d:]))
   | (?P<phone>(?<![\w+])(?:\+|00)[1-9][\d \-().]{{6,17}}\d(?!\w)|(?<![\w])\(?0\d[\d \-()]{{6,13}}\d(?!\w))
   | (?P<percent>(?<![\w.,])(?P<pnum>\d+(?:[.,]\d+)?)\s?%)
@@ -87,8 +96,8 @@ _PATTERN = re.compile(
         |(?<![\w-])(?:[A-Za-z]+\d[A-Za-z\d]*|\d+[A-Za-z]{{2,}}\d[A-Za-z\d]*)(?![\w-])
         |(?<![\w.,])\d{{5,}}(?![\w.,]\d))
   | (?P<ordinal>(?<![\w.,])(?P<onum>\d{{1,4}})(?P<osuffix>st|nd|rd|th|e|ste|de)\b)
-  | (?P<decimal>(?<![\w.,])(?P<int>\d+)(?P<dsep>[.,])(?P<frac>\d+)(?![\w.,]\d))
-  | (?P<grouped>(?<![\w.,])\d{{1,3}}(?:[.,\u00a0\u202f]\d{{3}})+(?![\w.,]\d))
+  | (?P<grouped>(?<![\w.,])\d{{1,3}}(?P<gsep>[.,\u00a0\u202f])\d{{3}}(?:(?P=gsep)\d{{3}})+(?!\d)(?![.,]\d))
+  | (?P<decimal>(?<![\w.,])(?P<int>\d+)(?P<dsep>[.,])(?P<frac>\d+)(?!\d)(?![.,]\d))
   | (?P<integer>(?<![\w.,])\d+(?![\w]))
   | (?P<sign>[&+=%€$£])
     """,
@@ -175,7 +184,24 @@ def _money(match: re.Match[str], ctx: _Context) -> str:
     currency = match.group("cur1") or match.group("cur2")
     number = match.group("num1") or match.group("num2")
     code = _CURRENCY_SIGNS.get(currency) or _CURRENCY_WORDS[currency.lower()]
-    return spoken.amount_words(_parse_amount(number), code, ctx.language)
+    words = spoken.amount_words(_parse_amount(number), code, ctx.language)
+    negative = match.group("neg1") or match.group("neg2") or match.group("neg3")
+    return f"{_WORDS[ctx.language]['minus']} {words}" if negative else words   # a credit: "min ..."
+
+
+def _iban(match: re.Match[str], ctx: _Context) -> str:
+    """An IBAN (or anything shaped like one) in its groups of four, letters spelled.
+
+    The check digits are not verified: a mistyped IBAN is still read out as written,
+    never as numbers ("vierhonderdzeventien") that nobody could copy down.
+    """
+    code = match.group(0).replace(" ", "")
+    return spoken.digits_words(" ".join(code[i:i + 4] for i in range(0, len(code), 4)), ctx.language)
+
+
+def _postcode(match: re.Match[str], ctx: _Context) -> str:
+    code = match.group(0).replace(" ", "")
+    return spoken.digits_words(f"{code[:4]} {code[4:]}", ctx.language)
 
 
 def _date(d: dt.date, ctx: _Context, with_year: bool) -> str:
@@ -305,7 +331,10 @@ def _grouped(match: re.Match[str], ctx: _Context) -> str:
 
 
 def _integer(match: re.Match[str], ctx: _Context) -> str:
-    return spoken.number_words(int(match.group(0)), ctx.language)
+    digits = match.group(0)
+    if len(digits) > 1 and digits.startswith("0"):
+        return spoken.digits_words(digits, ctx.language)        # 0417: a code, not a number
+    return spoken.number_words(int(digits), ctx.language)
 
 
 def _sign(match: re.Match[str], ctx: _Context) -> str:
@@ -319,7 +348,8 @@ def _sign(match: re.Match[str], ctx: _Context) -> str:
 
 
 _HANDLERS = {
-    "money_before": _money, "money_after": _money, "iso_date": _iso_date, "dmy_date": _dmy_date,
+    "money_before": _money, "money_after": _money, "iban": _iban, "postcode": _postcode,
+    "iso_date": _iso_date, "dmy_date": _dmy_date,
     "day_month": _day_month, "month_day": _month_day, "clock": _clock, "phone": _phone,
     "percent": _percent, "reference": _reference, "ordinal": _ordinal, "decimal": _decimal,
     "grouped": _grouped, "integer": _integer, "sign": _sign,

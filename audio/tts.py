@@ -128,17 +128,23 @@ class Engine(abc.ABC):
 
 
 @functools.cache
-def _program_version(program: str, *args: str) -> str:
+def _program_output(program: str, *args: str) -> str:
+    """What ``program args`` prints (stdout, else stderr), asked once; empty if it cannot run."""
     path = shutil.which(program)
     if path is None:
-        return "missing"
+        return ""
     try:
         result = subprocess.run([path, *args], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    lines = [" ".join(line.split()) for line in (result.stdout or result.stderr).decode(
-        "utf-8", "replace").splitlines() if line.strip()]
-    return next((line for line in lines if "version" in line.lower()), lines[0] if lines else "unknown")
+        return ""
+    return (result.stdout or result.stderr).decode("utf-8", "replace")
+
+
+def _program_version(program: str) -> str:
+    lines = [" ".join(line.split()) for line in _program_output(program, "--version").splitlines()
+             if line.strip()]
+    found = next((line for line in lines if "version" in line.lower()), lines[0] if lines else "missing")
+    return found.split(" Data at:")[0]                     # espeak-ng adds its data path
 
 
 @dataclass
@@ -154,12 +160,12 @@ class EspeakNG(Engine):
         return f"{self.voice}|rate={self.rate_wpm or 'default'}"
 
     def version(self) -> str:
-        return _program_version(self.program, "--version")
+        return _program_version(self.program)
 
     def check(self) -> None:
         if shutil.which(self.program) is None:
             raise TTSError(f"{self.program} is not installed or not on PATH (apt-get install espeak-ng)")
-        if self.voice not in _espeak_voices(self.program):
+        if self.voice.split("+")[0] not in _espeak_voices(self.program):      # nl+f3: voice + variant
             raise TTSError(f"espeak-ng has no voice {self.voice!r} (see `espeak-ng --voices`)")
 
     def _synthesize(self, text: str, workdir: Path) -> Audio:
@@ -172,15 +178,10 @@ class EspeakNG(Engine):
         return _read_output(out, "espeak-ng")
 
 
-@functools.cache
 def _espeak_voices(program: str) -> frozenset[str]:
     """Language codes and voice names/files espeak-ng accepts for -v."""
-    try:
-        result = subprocess.run([program, "--voices"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return frozenset()
     names: set[str] = set()
-    for line in result.stdout.decode("utf-8", "replace").splitlines()[1:]:
+    for line in _program_output(program, "--voices").splitlines()[1:]:
         parts = line.split()
         if len(parts) >= 5:
             names.update({parts[1], parts[3], parts[4], parts[4].split("/")[-1]})
@@ -199,7 +200,7 @@ class Flite(Engine):
         return self.voice
 
     def version(self) -> str:
-        return _program_version(self.program, "--version")
+        return _program_version(self.program)
 
     def check(self) -> None:
         if shutil.which(self.program) is None:
@@ -219,13 +220,8 @@ class Flite(Engine):
         return _read_output(out, "flite")
 
 
-@functools.cache
 def _flite_voices(program: str) -> frozenset[str]:
-    try:
-        result = subprocess.run([program, "-lv"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return frozenset()
-    text = result.stdout.decode("utf-8", "replace")
+    text = _program_output(program, "-lv")                 # "Voices available: kal awb_time kal16 ..."
     return frozenset(text.split(":", 1)[-1].split()) if ":" in text else frozenset()
 
 
