@@ -8,7 +8,8 @@ PromptRenderer miss (normalise + synthesise + convert + cache write) against a h
 
     .venv/bin/python tools/bench_tts.py [--repeat 5] [--no-piper]
 
-Prints a table and, last, the baseline comparison: cache hit vs miss per engine.
+Prints a table (with each prompt's active speech level before and after level
+normalisation) and, last, the baseline comparison: cache hit vs miss per engine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from audio.convert import to_telephone
+from audio.convert import active_level_dbfs, pcm16_audio, to_telephone
 from audio.normalise import normalise
 from audio.prompts import PromptRenderer
 from audio.tts import TTSError
@@ -119,20 +120,25 @@ def main() -> int:
         for length, raw in PROMPTS[language].items():
             text = normalise(raw, language)
             synth_ms, audio = timed(lambda text=text, engine=engine: engine.synthesize(text), runs)
-            convert_ms, _ = timed(lambda audio=audio: to_telephone(audio), runs)
+            convert_ms, pcm = timed(lambda audio=audio: to_telephone(audio), runs)
             miss_ms, hit_ms = asyncio.run(renderer_costs(voice, language, raw, runs))
             seconds = audio.seconds  # type: ignore[attr-defined]
-            rows.append((name, length, len(text), seconds, synth_ms, convert_ms, miss_ms, hit_ms))
+            levels = (active_level_dbfs(audio), active_level_dbfs(pcm16_audio(pcm)))  # type: ignore[arg-type]
+            rows.append((name, length, len(text), seconds, synth_ms, convert_ms, miss_ms, hit_ms, *levels))
             baseline.setdefault(name, []).append((miss_ms, hit_ms))
 
     header = f"{'engine':<14}{'prompt':<8}{'chars':>6}{'audio s':>9}{'engine ms':>11}{'convert ms':>12}" \
-             f"{'RTF':>7}{'miss ms':>10}{'hit ms':>9}"
+             f"{'RTF':>7}{'miss ms':>10}{'hit ms':>9}{'raw dBFS':>10}{'out dBFS':>10}"
     print(header)
     print("-" * len(header))
-    for name, length, chars, seconds, synth_ms, convert_ms, miss_ms, hit_ms in rows:
+    for name, length, chars, seconds, synth_ms, convert_ms, miss_ms, hit_ms, raw_db, out_db in rows:
         rtf = (synth_ms + convert_ms) / 1000 / seconds
         print(f"{name:<14}{length:<8}{chars:>6}{seconds:>9.2f}{synth_ms:>11.1f}{convert_ms:>12.1f}"
-              f"{rtf:>7.3f}{miss_ms:>10.1f}{hit_ms:>9.2f}")
+              f"{rtf:>7.3f}{miss_ms:>10.1f}{hit_ms:>9.2f}{raw_db:>10.1f}{out_db:>10.1f}")
+    spread_raw = max(r[8] for r in rows) - min(r[8] for r in rows)
+    spread_out = max(r[9] for r in rows) - min(r[9] for r in rows)
+    print(f"loudness spread across all prompts: {spread_raw:.1f} dB as the engines deliver, "
+          f"{spread_out:.1f} dB after level normalisation")
     print()
     print("baseline (same run): a cache hit against rendering the prompt anew")
     for name, pairs in baseline.items():
