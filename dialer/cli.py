@@ -387,7 +387,8 @@ def cmd_dialer(args: argparse.Namespace) -> int:
             raise CallpactError("no campaigns are loaded; load one with `callpact campaign load FILE.yaml`")
         network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
         engines = [
-            CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"))
+            CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"),
+                           gc_mode="young")
             for n in names
         ]
         loop = asyncio.get_running_loop()
