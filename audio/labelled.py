@@ -12,7 +12,6 @@ Text goes to the engines as an argument vector (never through a shell).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -159,6 +158,9 @@ HUMAN_GREETINGS = [
     ("en", "Hello?"), ("en", "Hello, yes?"), ("en", "Hi, who is this?"), ("en", "Yes, speaking."),
     ("nl", "Hallo?"), ("nl", "Met Jan."), ("nl", "Ja, hallo?"), ("nl", "Met de Vries."),
     ("en-us", "Hello."), ("en+f3", "Hello?"), ("nl+f2", "Hallo, met Anna?"), ("en+m4", "Yeah, hello?"),
+    # people who answer with a full sentence, or say hello twice ("|" = a 1.2 s pause)
+    ("nl", "Goedemiddag, met Jan de Vries."), ("en", "Good afternoon, Sarah Jones speaking."),
+    ("en", "Hello?|Hello?"), ("nl", "Hallo?|Hallo, wie is dit?"),
 ]
 MACHINE_GREETINGS = [
     ("en", "Hi, you have reached the voicemail of John Smith. I am not available right now, "
@@ -191,7 +193,8 @@ def amd_openings(seconds: float = 7.0) -> list[Opening]:
     out: list[Opening] = []
     for i, (voice, text) in enumerate(HUMAN_GREETINGS):
         lead = tones.noise(200 + 150 * (i % 5), level_dbm0=-60, seed=i)
-        speech = scale_to_dbm0(espeak(text, voice=voice, speed_wpm=150 + 10 * (i % 3)), -18 - 2 * (i % 4))
+        pieces = [espeak(part, voice=voice, speed_wpm=150 + 10 * (i % 3)) for part in text.split("|")]
+        speech = scale_to_dbm0(tones.silence(1200).join(pieces), -18 - 2 * (i % 4))
         out.append(Opening(f"human-{i:02d}-{voice}", "human", _pad_to(lead + speech, seconds, floor)))
     for i, (voice, text) in enumerate(MACHINE_GREETINGS):
         lead = tones.noise(300 + 200 * (i % 3), level_dbm0=-60, seed=100 + i)
@@ -209,16 +212,3 @@ def amd_openings(seconds: float = 7.0) -> list[Opening]:
     out.append(Opening("silence-line", "silence", tones.noise(seconds * 1000, level_dbm0=-60, seed=3)))
     out.append(Opening("noise-hiss", "noise", tones.noise(seconds * 1000, level_dbm0=-30, seed=5)))
     return out
-
-
-def cached(cache_dir: Path, key: str, make: callable) -> bytes:  # type: ignore[valid-type]
-    """Render once per machine: ``make()`` bytes stored under a hash of ``key``."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".raw")
-    if path.exists():
-        return path.read_bytes()
-    data = make()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return data
