@@ -110,7 +110,10 @@ class PromptRenderer:
         return await asyncio.get_running_loop().run_in_executor(self._shared.executor, self.cache.prune)
 
     def close(self) -> None:
+        """Wait for syntheses in progress, then stop the workers and any engine process (piper)."""
         self._shared.executor.shutdown(wait=True)
+        for engine in self._shared.engines():
+            engine.close()
 
     # -- rendering ------------------------------------------------------------------------------
     async def render(self, prompt: Prompt) -> bytes:
@@ -233,6 +236,9 @@ class _Shared:
         self.stats = RenderStats()
         self.in_flight: dict[str, asyncio.Future[bytes]] = {}
         self._engines: dict[VoiceConfig, Engine] = {}
+
+    def engines(self) -> list[Engine]:
+        return list(self._engines.values())
 
     def engine(self, voice: VoiceConfig, config: TTSConfig) -> Engine:
         engine = self._engines.get(voice)
