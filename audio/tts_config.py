@@ -7,6 +7,7 @@ Example with comments: ``config/tts.yaml``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,12 @@ class VoiceConfig:
                            timeout_s=timeout_s, max_chars=max_chars)
 
 
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/callpact/tts`` (``~/.cache/callpact/tts``): renders can always be made again."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "callpact" / "tts"
+
+
 def _default_voices() -> dict[str, VoiceConfig]:
     # espeak-ng is the only freely licensed offline Dutch voice; flite kal16 was understood
     # without word errors at 8 kHz in the trials, where espeak-ng English lost a third.
@@ -48,7 +55,7 @@ def _default_voices() -> dict[str, VoiceConfig]:
 class TTSConfig:
     voices: dict[str, VoiceConfig] = field(default_factory=_default_voices)
     flows: dict[str, dict[str, VoiceConfig]] = field(default_factory=dict)
-    cache_dir: Path = Path("var/tts-cache")
+    cache_dir: Path = field(default_factory=default_cache_dir)
     cache_max_bytes: int | None = 512 * 1024 * 1024
     cache_max_age_s: float | None = None
     max_chars: int = DEFAULT_MAX_CHARS
