@@ -36,11 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from audio.amd import TUNED, AmdParams, AmdVerdict
+from audio.session import MediaSession, SessionParams
 from dialer.phones import normalise_number
 from dialer.privacy import mask_number
-from sip.leg_session import LegSession
 from sip.media import FRAME_BYTES, MediaLeg
-from sip.sip_config import SipConfig
+from sip.sip_config import AmdConfig, SipConfig
 from sip.sip_outcomes import CallHistory, describe, hangup_cause
 from sip.telephony import (
     AgentDesk,
@@ -49,7 +50,10 @@ from sip.telephony import (
     Call,
     CallEvent,
     CallEventKind,
+    Grammar,
     HangupCause,
+    Heard,
+    HeardKind,
     Inbound,
     OriginateError,
     OriginateRequest,
@@ -606,7 +610,8 @@ class SipCall(Call):
         self.history = CallHistory()
         self.answered = asyncio.Event()
         self.disconnected = asyncio.Event()
-        self.session: LegSession | None = None
+        self.media: MediaSession | None = None
+        self.media_ready = asyncio.Event()     # the MediaSession runs: play/listen may start
         self._ring_timer: asyncio.TimerHandle | None = None
         self._trunk_timer: asyncio.TimerHandle | None = None
         self._dead_air: asyncio.Task[None] | None = None
@@ -652,10 +657,8 @@ class SipCall(Call):
             self._cancel_timer("_trunk_timer")
             self.history = _replace(self.history, answered=True, trunk_responded=True)
             self.answered.set()
-            self.session = LegSession(self.leg)
             self._dead_air = asyncio.create_task(self._watch_dead_air(), name=f"dead-air-{self.attempt_id}")
-            if self.inbound is None:
-                self._spawn(self._announce_answer())
+            self._spawn(self._start_media())
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self._ended(code, reason)
 
@@ -667,9 +670,9 @@ class SipCall(Call):
         self.disconnected.set()
         if self._dead_air is not None:
             self._dead_air.cancel()
-        if self.session is not None:
-            self.session.close()
         self.leg.close()
+        if self.media is not None:
+            self._spawn(self.media.close())
         if self._transfer is not None and not self._transfer.done():
             self._transfer.set_result(0)
         cause = hangup_cause(code, self.history)
@@ -681,11 +684,28 @@ class SipCall(Call):
         if self._agent_leg is not None and not self._agent_leg.ended:
             self._spawn(self._agent_leg.hangup())
 
-    async def _announce_answer(self) -> None:
+    async def _start_media(self) -> None:
+        """audio/'s MediaSession over the leg; then (outbound) machine detection and ANSWERED."""
+        cfg = self.telephony.cfg
+        inband = cfg.inband_dtmf == "always"
+        if cfg.inband_dtmf == "auto":
+            # In-band detection only as the fallback: with telephone-event negotiated a key press
+            # arrives out of band, and counting the audible tone too would double it.
+            event_pt = await self.telephony.worker.call(self._on_worker(_rx_event_pt))
+            inband = event_pt is not None and event_pt <= 0
+        self.media = MediaSession(self.leg, render=self.telephony.render,
+                                  params=SessionParams(inband_dtmf=inband))
+        await self.media.start()
+        self.media_ready.set()
+        if self.inbound is not None:
+            return
         answered_by = AnsweredBy.HUMAN
-        amd = self.telephony.cfg.amd
-        if amd.enabled and self.session is not None:
-            answered_by = await self.session.detect_machine(amd)
+        if cfg.amd.enabled and not self.ended:
+            result = await self.media.detect_machine(amd_params(cfg.amd))
+            # NOTSURE counts as a person: a person must never get the machine treatment by default.
+            if result.verdict is AmdVerdict.MACHINE:
+                answered_by = AnsweredBy.MACHINE
+            log.debug("call %s: AMD %s", self.attempt_id, result.cause)
         if not self.ended:
             self._emit(CallEvent(CallEventKind.ANSWERED, self._loop.time(), answered_by=answered_by))
 
@@ -749,18 +769,39 @@ class SipCall(Call):
         """RTP and jitter-buffer counters of the call's audio stream (empty once the call is gone)."""
         return await self.telephony.worker.call(self._on_worker(_stream_stats)) or {}
 
+    async def _session(self) -> MediaSession | None:
+        if not self.media_ready.is_set() and not self.ended:
+            ready = asyncio.ensure_future(self.media_ready.wait())
+            gone = asyncio.ensure_future(self.disconnected.wait())
+            await asyncio.wait({ready, gone}, return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
+            gone.cancel()
+        return self.media if self.media_ready.is_set() else None
+
     async def play(self, prompt: Prompt, *, barge_in: bool = False) -> PlayResult | None:
-        if self.ended or self.session is None:
+        media = await self._session()
+        if media is None or self.ended:
             return PlayResult(completed=False)
-        pcm = prompt.audio if prompt.audio is not None else await self.telephony.render(prompt)
-        return await self.session.play(pcm, barge_in=barge_in)
+        return await media.play(prompt, barge_in=barge_in)
 
     async def collect_dtmf(self, *, max_digits: int = 1, timeout_s: float = 5.0,
                            terminator: str | None = "#") -> str:
-        if self.session is None:
+        media = await self._session()
+        if media is None:
             return ""
-        return await self.session.collect_dtmf(max_digits=max_digits, timeout_s=timeout_s,
-                                               terminator=terminator)
+        return await media.collect_dtmf(max_digits=max_digits, timeout_s=timeout_s, terminator=terminator)
+
+    async def listen(self, *, grammar: Grammar | None = None, language: str = "nl", max_digits: int = 1,
+                     timeout_s: float = 5.0, terminator: str | None = "#", initial_digits: str = "") -> Heard:
+        media = await self._session()
+        if media is None:
+            return Heard(HeardKind.HANGUP)
+        return await media.listen(grammar=grammar, language=language, max_digits=max_digits,
+                                  timeout_s=timeout_s, terminator=terminator, initial_digits=initial_digits)
+
+    async def wait_for_beep(self, timeout_s: float = 10.0) -> bool:
+        media = await self._session()
+        return False if media is None else await media.wait_for_beep(timeout_s)
 
     async def connect_agent(self, queue: str, patience_s: float, context: Mapping[str, str]) -> str | None:
         """Blind transfer by REFER where the trunk allows it, else a second leg bridged here."""
@@ -875,6 +916,21 @@ def _rx_packets(pj_call: Any) -> int:
         return -1          # no stream (already ended): not dead air
 
 
+def _rx_event_pt(pj_call: Any) -> int:
+    try:
+        return int(pj_call.getStreamInfo(0).audRxEventPt)
+    except Exception:
+        return 0
+
+
+def amd_params(cfg: AmdConfig) -> AmdParams:
+    """audio/'s app_amd-style parameters: the tuned set, with the limits the trunk config sets."""
+    from dataclasses import replace
+    return replace(TUNED, greeting_ms=round(cfg.max_greeting_s * 1000),
+                   after_greeting_silence_ms=round(cfg.after_greeting_silence_s * 1000),
+                   total_analysis_ms=round(cfg.decide_within_s * 1000))
+
+
 def _stream_stats(pj_call: Any) -> dict[str, int]:
     try:
         stat = pj_call.getStreamStat(0)
@@ -953,6 +1009,9 @@ class Pjsua2Telephony(Telephony):
             self.worker.stop()
             await asyncio.to_thread(self.worker.join, 10.0)
             self.worker = None
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
 
     async def originate(self, request: OriginateRequest) -> SipCall:
         if self.worker is None:
@@ -1070,7 +1129,7 @@ class Pjsua2Telephony(Telephony):
                 return
             await self.worker.call(call._on_worker(_answer))  # type: ignore[union-attr]
             try:
-                await asyncio.wait_for(call.answered.wait(), 10.0)
+                await asyncio.wait_for(call.media_ready.wait(), 10.0)
             except TimeoutError:
                 await call.hangup()
                 return
@@ -1088,17 +1147,12 @@ class Pjsua2Telephony(Telephony):
 
     # -- prompts --------------------------------------------------------------------------------
     async def render(self, prompt: Prompt) -> bytes:
-        """Text prompts become 8 kHz PCM: audio/prompts.py when present, else espeak-ng through sox."""
+        """Text prompts become 8 kHz PCM through audio/prompts.py (cached renders)."""
         if self._renderer is None:
-            try:
-                from audio.prompts import PromptRenderer  # type: ignore[import-not-found]
-                self._renderer = PromptRenderer()
-            except Exception:
-                self._renderer = False
-        if self._renderer:
-            result = self._renderer.render(prompt)
-            return await result if asyncio.iscoroutine(result) else result
-        return await _espeak(prompt.text, prompt.language)
+            from audio.prompts import PromptRenderer
+            from audio.tts_config import TTSConfig
+            self._renderer = PromptRenderer(TTSConfig())
+        return await self._renderer.render(prompt)
 
 
 def _attach(pj_call: Any, call: SipCall) -> None:
@@ -1112,15 +1166,3 @@ def _answer(pj_call: Any) -> None:
     prm = pj.CallOpParam()
     prm.statusCode = 200
     pj_call.answer(prm)
-
-
-async def _espeak(text: str, language: str) -> bytes:
-    voice = {"nl": "nl", "en": "en", "de": "de", "fr": "fr"}.get(language, language)
-    command = f"espeak-ng -v {voice} --stdout | sox -t wav - -t raw -r 8000 -c 1 -b 16 -e signed -L -"
-    proc = await asyncio.create_subprocess_shell(command, stdin=asyncio.subprocess.PIPE,
-                                                 stdout=asyncio.subprocess.PIPE,
-                                                 stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate(text.encode())
-    if proc.returncode != 0:
-        raise OriginateError(f"prompt rendering failed: {err.decode(errors='replace').strip()[:200]}")
-    return out[: len(out) // 2 * 2]

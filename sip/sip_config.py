@@ -53,12 +53,12 @@ class CallerIdConfig:
 
 @dataclass(frozen=True)
 class AmdConfig:
-    """Answering-machine detection by greeting length (used until audio/ ships its own)."""
+    """Answering-machine detection (audio/amd.py, app_amd-style) limits for calls through this trunk."""
 
     enabled: bool = True
-    max_greeting_s: float = 2.5      # continuous speech longer than this on answer: a machine
-    after_greeting_silence_s: float = 0.8  # "hello" followed by this much silence: a person
-    decide_within_s: float = 4.0     # give up and call it a person after this long
+    max_greeting_s: float = 2.0      # a greeting longer than this: a machine
+    after_greeting_silence_s: float = 0.7  # a short greeting followed by this much silence: a person
+    decide_within_s: float = 5.0     # undecided after this: treated as a person
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class SipConfig:
     default_region: str = "NL"       # to read national caller numbers on inbound calls
     agents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # queue -> agent SIP URIs
     amd: AmdConfig = field(default_factory=AmdConfig)
+    inband_dtmf: str = "auto"        # auto: detect tones only when telephone-event was not negotiated
     user_agent: str = "callpact"
     log_level: int = 1               # pjsua's own log level (0-6) on stderr
     source: str = ""
@@ -104,7 +105,7 @@ def parse_sip_config(text: str, source: str) -> SipConfig:
 
 
 _TOP_KEYS = ("trunk", "caller_id", "codecs", "local", "max_calls", "calls_per_second", "dead_air_timeout",
-             "default_region", "agents", "amd", "user_agent", "log_level")
+             "default_region", "agents", "amd", "inband_dtmf", "user_agent", "log_level")
 
 
 def _build(data: Any, source: str) -> SipConfig:
@@ -137,6 +138,7 @@ def _build(data: Any, source: str) -> SipConfig:
     region = top.string("default_region", "NL", pattern=r"[A-Z]{2}", hint="a country code like NL")
     agents = _read_agents(top.section("agents"))
     amd = _read_amd(top.section("amd"))
+    inband_dtmf = top.choice("inband_dtmf", ("auto", "always", "never"), "auto")
     user_agent = top.string("user_agent", "callpact")
     log_level = top.number("log_level", 1, minimum=0, maximum=6, integer=True)
     top.finish(_TOP_KEYS)
@@ -144,7 +146,8 @@ def _build(data: Any, source: str) -> SipConfig:
     return SipConfig(trunk=trunk, caller_id=caller_id, codecs=codecs, bind_address=bind, sip_port=sip_port,
                      rtp_port_start=rtp_start, rtp_port_count=rtp_count, max_calls=max_calls,
                      calls_per_second=cps, dead_air_s=dead_air, default_region=region, agents=agents,
-                     amd=amd, user_agent=user_agent, log_level=log_level, source=source)
+                     amd=amd, inband_dtmf=inband_dtmf, user_agent=user_agent, log_level=log_level,
+                     source=source)
 
 
 def _read_trunk(sec: Section) -> TrunkConfig:
@@ -194,9 +197,9 @@ def _read_agents(sec: Section) -> dict[str, tuple[str, ...]]:
 
 def _read_amd(sec: Section) -> AmdConfig:
     enabled = sec.boolean("enabled", True)
-    greeting = sec.duration("max_greeting", 2.5, minimum=0.5, maximum=10)
-    silence = sec.duration("after_greeting_silence", 0.8, minimum=0.2, maximum=5)
-    within = sec.duration("decide_within", 4.0, minimum=1, maximum=15)
+    greeting = sec.duration("max_greeting", 2.0, minimum=0.5, maximum=10)
+    silence = sec.duration("after_greeting_silence", 0.7, minimum=0.2, maximum=5)
+    within = sec.duration("decide_within", 5.0, minimum=1, maximum=15)
     sec.finish(("enabled", "max_greeting", "after_greeting_silence", "decide_within"))
     return AmdConfig(enabled=enabled, max_greeting_s=greeting, after_greeting_silence_s=silence,
                      decide_within_s=within)

@@ -247,8 +247,9 @@ async def test_trunk_that_never_answers_fails_fast_and_malformed_sip_is_survived
 
 def test_callpact_call_command_reports_outcome_and_digits(tmp_path: Path) -> None:
     """The admin's trunk test, as a user runs it: the real CLI in its own process."""
-    pcap = write_pcap(tmp_path / "keys.pcap", RtpStream().silence(5.0).digit("4").silence(0.3).digit("2")
-                      .silence(0.3).digit("#").silence(4.0))
+    # A person: "hallo?", then keys while the test prompt plays (barge-in), ended by #.
+    pcap = write_pcap(tmp_path / "keys.pcap", RtpStream().silence(0.3).audio(speech("Hallo?")).silence(3.0)
+                      .digit("4").silence(0.3).digit("2").silence(0.3).digit("#").silence(4.0))
     path = scenario("uas_answer_audio.xml", tmp_path, caller=re.escape(CALLER), attempt="test-[0-9]+",
                     pcap=str(pcap))
     sipp = start_sipp(path, tmp_path)

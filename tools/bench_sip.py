@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark: N concurrent real SIP calls through the pjsua2 backend against sipp on loopback.
 
-Every call: sipp answers and sends the far end's audio (a spoken "hallo?", silence,
-an RFC 4733 digit; real espeak-ng speech as PCMA RTP); callpact plays a spoken prompt
-for the whole call and streams the far end's audio through its analysis
-(greeting-length machine detection on every frame, RFC 4733 digits), then hangs up.
+Every call: sipp answers and sends the far end's audio (a spoken "hallo?", a key as
+audible DTMF tones, one as RFC 4733; real espeak-ng speech as PCMA RTP); callpact plays a
+spoken prompt for the whole call and streams the far end's audio through audio/'s
+MediaSession (in-band DTMF detector on every frame, AMD, RFC 4733 digits), then hangs up.
 
 Figures: CPU of the callpact process per call (against an idle baseline measured in the
 same run), late bridge ticks, lost and dropped frames, and the time from 200 OK to the
@@ -36,11 +36,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from sip_peers import scenario, start_sipp  # noqa: E402
 
-from sip.leg_session import GreetingClassifier, frame_rms  # noqa: E402
-from sip.pjsua2_backend import Pjsua2Telephony, pjsua2_available  # noqa: E402
+from audio.amd import AmdVerdict  # noqa: E402
+from audio.tones import dtmf as dtmf_tone  # noqa: E402
+from sip.pjsua2_backend import Pjsua2Telephony, amd_params, pjsua2_available  # noqa: E402
 from sip.rtp_pcap import RtpStream, pcap_bytes  # noqa: E402
 from sip.sip_config import AmdConfig, CallerIdConfig, SipConfig, TrunkConfig  # noqa: E402
-from sip.telephony import AnsweredBy, CallEventKind, OriginateRequest, Prompt  # noqa: E402
+from sip.telephony import CallEventKind, OriginateRequest, Prompt  # noqa: E402
 
 CALLER = "+31201234567"
 
@@ -49,7 +50,7 @@ CALLER = "+31201234567"
 class CallResult:
     answered: bool = False
     first_audio_ms: float | None = None
-    verdict: AnsweredBy | None = None
+    verdict: AmdVerdict | None = None
     digits: str = ""
     frames_received: int = 0
     frames_dropped: int = 0
@@ -82,14 +83,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def analyse(call: Any, result: CallResult, amd: AmdConfig) -> None:
-    """The far end's audio through callpact's analysis: machine detection on every frame, digits."""
-    watcher = call.session.watch_frames()
-    classifier = GreetingClassifier(amd)
-    while (frame := await watcher.get()) is not None:
-        verdict = classifier.feed(frame_rms(frame))
-        if verdict is not None and result.verdict is None:
-            result.verdict = verdict
-    call.session.unwatch(watcher)
+    """The far end's audio through callpact's pipeline (audio/session.py): AMD while in-band DTMF runs."""
+    verdict = await call.media.detect_machine(amd_params(amd))
+    result.verdict = verdict.verdict
 
 
 async def one_call(telephony: Pjsua2Telephony, index: int, prompt: bytes, hold_s: float,
@@ -104,7 +100,7 @@ async def one_call(telephony: Pjsua2Telephony, index: int, prompt: bytes, hold_s
             analysis = asyncio.create_task(analyse(call, result, amd))
             loop = asyncio.get_running_loop()
             end = loop.time() + hold_s
-            digits_task = asyncio.create_task(call.collect_dtmf(max_digits=1, timeout_s=hold_s,
+            digits_task = asyncio.create_task(call.collect_dtmf(max_digits=2, timeout_s=hold_s,
                                                                 terminator=None))
             while loop.time() < end and not call.ended:
                 await asyncio.wait({asyncio.ensure_future(call.play(Prompt("", audio=prompt)))},
@@ -128,7 +124,9 @@ async def one_call(telephony: Pjsua2Telephony, index: int, prompt: bytes, hold_s
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     hello = speech("Hallo?")
-    far_end = RtpStream().silence(0.3).audio(hello).silence(1.5).digit("5").silence(max(1.0, args.hold - 4))
+    # A person: "hallo?", a key pressed as audible tones (in-band), then one sent as RFC 4733.
+    far_end = (RtpStream().silence(0.3).audio(hello).silence(1.0).audio(dtmf_tone("4", 100)).silence(0.5)
+               .digit("5").silence(max(1.0, args.hold - 4)))
     assert far_end.packets is not None
     (workdir / "far_end.pcap").write_bytes(pcap_bytes(far_end.packets))
     prompt = speech("Dit is een betalingsherinnering. Toets een om nu te betalen, "
@@ -143,7 +141,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     bind_address="127.0.0.1", sip_port=0,
                     rtp_port_start=random.randrange(20000, 60000 - rtp_count, 2), rtp_port_count=rtp_count,
                     max_calls=min(512, args.calls + 8), calls_per_second=args.cps,
-                    amd=AmdConfig(enabled=False), dead_air_s=max(30.0, args.hold + 10), log_level=1)
+                    amd=AmdConfig(enabled=False), inband_dtmf="always",
+                    dead_air_s=max(30.0, args.hold + 10), log_level=1)
     telephony = Pjsua2Telephony(cfg)
     await telephony.start()
     try:
@@ -196,8 +195,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "rtp_lost": sum(r.media.get("rx_lost", 0) for r in good),
         "jitter_buffer_lost": sum(r.media.get("jitter_buffer_lost", 0) for r in good),
         "jitter_buffer_discarded": sum(r.media.get("jitter_buffer_discarded", 0) for r in good),
-        "amd_verdicts": {v.value: sum(r.verdict is v for r in good) for v in AnsweredBy},
-        "rfc4733_digits_received": sum(r.digits == "5" for r in good),
+        "amd_verdicts": {v.value: sum(r.verdict is v for r in good) for v in AmdVerdict},
+        "digits_inband_and_rfc4733_received": sum(r.digits == "45" for r in good),
         "sipp_exit_status": sipp_rc,
     }
 
