@@ -334,3 +334,53 @@ async def test_far_end_user_agent_hears_exactly_the_prompt_we_played(tmp_path: P
     other = speech("Goedemiddag, u spreekt met de klantenservice.")
     other_matched, other_pieces = _heard_chunks(other, heard)
     assert other_matched <= 0.2 * other_pieces
+
+
+CONTEXT = {"attempt_id": "att-1", "debtor_id": "D-42", "campaign": "nov"}
+
+
+async def test_transfer_to_agent_by_refer_carries_the_debtor_context(tmp_path: Path, backend_factory) -> None:
+    agent_uri = "sip:agent1@127.0.0.1:5099"
+    path = scenario("uas_refer.xml", tmp_path, caller=re.escape(CALLER), attempt="att-1",
+                    agent=re.escape(agent_uri), debtor_id="D-42")
+    sipp = start_sipp(path, tmp_path)
+    telephony = await backend_factory(config(sipp.port, agents={"collections": (agent_uri,)}))
+    call = await telephony.originate(request())
+    agent = None
+    async for event in call.events():
+        if event.kind is CallEventKind.ANSWERED:
+            agent = await call.connect_agent("collections", 5.0, CONTEXT)
+    assert agent == agent_uri
+    assert sipp.wait() == 0, sipp.errors()          # REFER with the context seen, NOTIFY 200 sent, BYE seen
+    await asyncio.sleep(0.1)
+    assert telephony.agents.snapshot().idle == 1     # the agent is free again once our leg is gone
+
+
+async def test_transfer_without_refer_bridges_a_second_leg_to_the_agent(tmp_path: Path,
+                                                                        backend_factory) -> None:
+    debtor_dir, agent_dir = tmp_path / "debtor", tmp_path / "agent"
+    debtor_dir.mkdir()
+    agent_dir.mkdir()
+    debtor_pcap = write_pcap(debtor_dir / "d.pcap", RtpStream().silence(6.0))
+    anna = speech("Goedemiddag, met Anna.")
+    agent_pcap = write_pcap(agent_dir / "a.pcap", RtpStream().audio(anna).silence(3))
+    debtor_sipp = start_sipp(scenario("uas_answer_audio.xml", debtor_dir, caller=re.escape(CALLER),
+                                      attempt="att-1", pcap=str(debtor_pcap)), debtor_dir)
+    agent_sipp = start_sipp(scenario("uas_agent.xml", agent_dir, debtor_id="D-42", campaign="nov",
+                                     attempt="att-1", pcap=str(agent_pcap)), agent_dir)
+    agent_uri = f"sip:agent1@127.0.0.1:{agent_sipp.port}"
+    cfg = config(debtor_sipp.port, agents={"collections": (agent_uri,)})
+    telephony = await backend_factory(replace(cfg, trunk=replace(cfg.trunk, allows_refer=False)))
+    call = await telephony.originate(request())
+    agent = None
+    talking = None
+    async for event in call.events():
+        if event.kind is CallEventKind.ANSWERED:
+            agent = await call.connect_agent("collections", 5.0, CONTEXT)
+            talking = telephony.agents.snapshot().talking
+            await asyncio.sleep(1.0)
+            await call.hangup()                       # the debtor's side ends: the agent's leg follows
+    assert agent == agent_uri
+    assert talking == 1
+    assert await asyncio.to_thread(agent_sipp.wait) == 0, agent_sipp.errors()   # context headers, BYE
+    assert await asyncio.to_thread(debtor_sipp.wait) == 0, debtor_sipp.errors()
