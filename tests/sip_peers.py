@@ -90,7 +90,7 @@ def scenario(name: str, workdir: Path, **values: str) -> Path:
     text = (SCENARIOS / name).read_text()
     for key, value in values.items():
         text = text.replace(f"@{key.upper()}@", value)
-    left = re.findall(r"@[A-Z_]+@", text)
+    left = re.findall(r"@[A-Z_]+@", re.sub(r"<!--.*?-->", "", text, flags=re.S))
     if left:
         raise ValueError(f"{name}: placeholders not filled: {sorted(set(left))}")
     path = workdir / name
