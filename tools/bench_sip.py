@@ -122,25 +122,23 @@ async def one_call(telephony: Pjsua2Telephony, index: int, prompt: bytes, hold_s
     return result
 
 
-async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    hello = speech("Hallo?")
+def far_end_audio(hold_s: float) -> RtpStream:
     # A person: "hallo?", a key pressed as audible tones (in-band), then one sent as RFC 4733.
-    far_end = (RtpStream().silence(0.3).audio(hello).silence(1.0).audio(dtmf_tone("4", 100)).silence(0.5)
-               .digit("5").silence(max(1.0, args.hold - 4)))
-    assert far_end.packets is not None
-    (workdir / "far_end.pcap").write_bytes(pcap_bytes(far_end.packets))
+    return (RtpStream().silence(0.3).audio(speech("Hallo?")).silence(1.0).audio(dtmf_tone("4", 100))
+            .silence(0.5).digit("5").silence(max(1.0, hold_s - 4)))
+
+
+async def drive(trunk_port: int, calls: int, first: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One callpact process: ``calls`` calls into the trunk, with its CPU against its own idle baseline."""
     prompt = speech("Dit is een betalingsherinnering. Toets een om nu te betalen, "
                     "of twee voor een medewerker.")
-    path = scenario("uas_answer_audio.xml", workdir, caller=re.escape(CALLER), attempt="bench-[0-9]+",
-                    pcap=str(workdir / "far_end.pcap"))
-    sipp = start_sipp(path, workdir, calls=args.calls, timeout_s=int(args.timeout))
     amd = AmdConfig(enabled=True)
-    rtp_count = 4 * args.calls + 100
-    cfg = SipConfig(trunk=TrunkConfig(host="127.0.0.1", port=sipp.port),
-                    caller_id=CallerIdConfig(number=CALLER),
-                    bind_address="127.0.0.1", sip_port=0,
+    rtp_count = 4 * calls + 100
+    cps = args.cps / args.processes
+    cfg = SipConfig(trunk=TrunkConfig(host="127.0.0.1", port=trunk_port),
+                    caller_id=CallerIdConfig(number=CALLER), bind_address="127.0.0.1", sip_port=0,
                     rtp_port_start=random.randrange(20000, 60000 - rtp_count, 2), rtp_port_count=rtp_count,
-                    max_calls=min(512, args.calls + 8), calls_per_second=args.cps,
+                    max_calls=min(512, calls + 8), calls_per_second=cps,
                     amd=AmdConfig(enabled=False), inband_dtmf=args.inband,
                     dead_air_s=max(30.0, args.hold + 10), log_level=1)
     telephony = Pjsua2Telephony(cfg)
@@ -151,53 +149,97 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         await asyncio.sleep(3.0)
         idle_rate = (cpu_seconds() - idle_cpu0) / (time.monotonic() - idle_t0)
         started = time.monotonic()
-        tasks = [asyncio.create_task(one_call(telephony, i, prompt, args.hold, amd))
-                 for i in range(args.calls)]
-        ramp_s = args.calls / args.cps
+        tasks = [asyncio.create_task(one_call(telephony, first + i, prompt, args.hold, amd))
+                 for i in range(calls)]
+        ramp_s = calls / cps
         # Steady state: every call set up (ramp + 1 s) until the first ones are about to end.
         await asyncio.sleep(ramp_s + 1.0)
         steady_cpu0, steady_t0 = cpu_seconds(), time.monotonic()
-        sipp_cpu0 = process_cpu_seconds(sipp.process.pid)
         concurrent = telephony.active_calls
-        window = max(2.0, args.hold - ramp_s - 2.0)
-        await asyncio.sleep(window)
+        await asyncio.sleep(max(2.0, args.hold - ramp_s - 2.0))
         steady_s = time.monotonic() - steady_t0
         steady_rate = (cpu_seconds() - steady_cpu0) / steady_s
-        sipp_rate = (process_cpu_seconds(sipp.process.pid) - sipp_cpu0) / steady_s
         concurrent = min(concurrent, telephony.active_calls) if telephony.active_calls else concurrent
         results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True),
                                          timeout=max(10.0, args.timeout - (time.monotonic() - started)))
     finally:
         await telephony.close()
-        sipp_rc = await asyncio.to_thread(sipp.wait, 30)
     good = [r for r in results if isinstance(r, CallResult)]
-    errors = [repr(r) for r in results if not isinstance(r, CallResult)]
-    first_audio = [r.first_audio_ms for r in good if r.first_audio_ms is not None]
-    per_call_pct = (steady_rate - idle_rate) / max(1, concurrent) * 100
     return {
-        "calls": args.calls, "hold_s": args.hold, "cps": args.cps, "inband_dtmf": args.inband,
+        "idle_rate": idle_rate, "steady_rate": steady_rate, "steady_s": steady_s, "concurrent": concurrent,
+        "errors": [repr(r) for r in results if not isinstance(r, CallResult)][:5],
+        "calls": [{"answered": r.answered, "first_audio_ms": r.first_audio_ms,
+                   "verdict": r.verdict.value if r.verdict else None, "digits": r.digits,
+                   "frames_received": r.frames_received, "frames_dropped": r.frames_dropped,
+                   "late_ticks": r.late_ticks, "media": r.media} for r in good],
+    }
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    far_end = far_end_audio(args.hold)
+    assert far_end.packets is not None
+    (workdir / "far_end.pcap").write_bytes(pcap_bytes(far_end.packets))
+    path = scenario("uas_answer_audio.xml", workdir, caller=re.escape(CALLER), attempt="bench-[0-9]+",
+                    pcap=str(workdir / "far_end.pcap"))
+    sipp = start_sipp(path, workdir, calls=args.calls, timeout_s=int(args.timeout))
+    shares = [args.calls // args.processes + (k < args.calls % args.processes) for k in range(args.processes)]
+    firsts = [sum(shares[:k]) for k in range(args.processes)]
+    sipp_cpu0, sipp_t0 = process_cpu_seconds(sipp.process.pid), time.monotonic()
+    try:
+        if args.processes == 1:
+            parts = [await drive(sipp.port, args.calls, 0, args)]
+        else:
+            # One callpact process per core, each with its own pjsua, all into the same trunk.
+            children = [await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--child-of-trunk", str(sipp.port), "--calls", str(n),
+                "--first", str(first), "--hold", str(args.hold), "--cps", str(args.cps),
+                "--processes", str(args.processes), "--inband", args.inband, "--timeout", str(args.timeout),
+                stdout=asyncio.subprocess.PIPE) for n, first in zip(shares, firsts, strict=True)]
+            outputs = await asyncio.gather(*(child.communicate() for child in children))
+            parts = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+        sipp_rate = (process_cpu_seconds(sipp.process.pid) - sipp_cpu0) / (time.monotonic() - sipp_t0)
+    finally:
+        sipp_rc = await asyncio.to_thread(sipp.wait, 30)
+    return summarise(args, parts, len(far_end.packets), sipp_rate, sipp_rc)
+
+
+def summarise(args: argparse.Namespace, parts: list[dict[str, Any]], sent_per_call: int, sipp_rate: float,
+              sipp_rc: int) -> dict[str, Any]:
+    calls = [c for part in parts for c in part["calls"]]
+    first_audio = [c["first_audio_ms"] for c in calls if c["first_audio_ms"] is not None]
+    concurrent = sum(part["concurrent"] for part in parts)
+    steady = sum(part["steady_rate"] for part in parts)
+    idle = sum(part["idle_rate"] for part in parts)
+
+    def media(key: str) -> int:
+        return sum(c["media"].get(key, 0) for c in calls)
+
+    return {
+        "calls": args.calls, "processes": args.processes, "hold_s": args.hold, "cps": args.cps,
+        "inband_dtmf": args.inband,
         "concurrent_in_steady_window": concurrent,
-        "answered": sum(r.answered for r in good),
-        "errors": errors[:5],
-        "cpu_idle_baseline_pct_of_core": round(idle_rate * 100, 1),
-        "cpu_steady_pct_of_core": round(steady_rate * 100, 1),
-        "cpu_per_call_pct_of_core": round(per_call_pct, 3),
-        "sipp_cpu_pct_of_core": round(sipp_rate * 100, 1),
+        "answered": sum(c["answered"] for c in calls),
+        "errors": [e for part in parts for e in part["errors"]][:5],
+        "cpu_idle_baseline_pct_of_core": round(idle * 100, 1),
+        "cpu_steady_pct_of_core": round(steady * 100, 1),
+        "cpu_steady_pct_of_core_per_process": [round(part["steady_rate"] * 100, 1) for part in parts],
+        "cpu_per_call_pct_of_core": round((steady - idle) / max(1, concurrent) * 100, 3),
+        "sipp_cpu_pct_of_core_whole_run": round(sipp_rate * 100, 1),
         "answer_to_first_audio_ms_p50": round(statistics.median(first_audio), 1) if first_audio else None,
         "answer_to_first_audio_ms_p95": round(percentile(first_audio, 0.95), 1) if first_audio else None,
         "answer_to_first_audio_ms_max": round(max(first_audio), 1) if first_audio else None,
-        "far_end_rtp_packets_sent_per_call": len(far_end.packets),
-        "far_end_rtp_packets_received_min": min((r.media.get("rx_packets", 0) for r in good), default=0),
+        "far_end_rtp_packets_sent_per_call": sent_per_call,
+        "far_end_rtp_packets_received_min": min((c["media"].get("rx_packets", 0) for c in calls), default=0),
         "frames_to_analysis_expected_per_call": int(args.hold * 50),
-        "frames_to_analysis_min": min((r.frames_received for r in good), default=0),
-        "frames_dropped_by_slow_consumer": sum(r.frames_dropped for r in good),
-        "late_bridge_ticks_over_40ms": sum(r.late_ticks for r in good),
-        "rtp_lost": sum(r.media.get("rx_lost", 0) for r in good),
-        "jitter_buffer_lost": sum(r.media.get("jitter_buffer_lost", 0) for r in good),
-        "jitter_buffer_discarded": sum(r.media.get("jitter_buffer_discarded", 0) for r in good),
-        "amd_verdicts": {v.value: sum(r.verdict is v for r in good) for v in AmdVerdict},
-        "calls_with_both_digits_received": sum(r.digits == "45" for r in good),
-        "calls_with_rfc4733_digit_received": sum("5" in r.digits for r in good),
+        "frames_to_analysis_min": min((c["frames_received"] for c in calls), default=0),
+        "frames_dropped_by_slow_consumer": sum(c["frames_dropped"] for c in calls),
+        "late_bridge_ticks_over_40ms": sum(c["late_ticks"] for c in calls),
+        "rtp_lost": media("rx_lost"),
+        "jitter_buffer_lost": media("jitter_buffer_lost"),
+        "jitter_buffer_discarded": media("jitter_buffer_discarded"),
+        "amd_verdicts": {v.value: sum(c["verdict"] == v.value for c in calls) for v in AmdVerdict},
+        "calls_with_both_digits_received": sum(c["digits"] == "45" for c in calls),
+        "calls_with_rfc4733_digit_received": sum("5" in c["digits"] for c in calls),
         "sipp_exit_status": sipp_rc,
     }
 
@@ -211,13 +253,20 @@ def main() -> int:
     parser.add_argument("--inband", choices=["always", "auto"], default="always",
                         help="always: in-band DTMF detector on every frame of every call; auto: only where "
                              "telephone-event is not negotiated (the backend's default; sipp negotiates it)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="callpact processes sharing the calls (one per core sidesteps the GIL)")
+    parser.add_argument("--child-of-trunk", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.child_of_trunk is not None:
+        print(json.dumps(asyncio.run(drive(args.child_of_trunk, args.calls, args.first, args))))
+        return 0
     if not pjsua2_available():
         print("bench_sip: pjsua2 is not installed (tools/build_pjsua2.sh .venv/bin/python)", file=sys.stderr)
         return 2
-    if not 1 <= args.calls <= 500:
-        print("bench_sip: --calls must be 1..500", file=sys.stderr)
+    if not 1 <= args.calls <= 500 or not 1 <= args.processes <= 8:
+        print("bench_sip: --calls must be 1..500 and --processes 1..8", file=sys.stderr)
         return 2
     import tempfile
     load = os.getloadavg()
