@@ -46,8 +46,9 @@ def free_udp_range(size: int) -> int:
     raise RuntimeError(f"no {size} consecutive free UDP ports")
 
 
-def _port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def _port_taken(port: int, transport: str = "udp") -> bool:
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -99,7 +100,7 @@ def scenario(name: str, workdir: Path, **values: str) -> Path:
 
 
 def start_sipp(scenario_path: Path, workdir: Path, *, calls: int = 1, remote: str | None = None,
-               timeout_s: int = 30, extra: tuple[str, ...] = ()) -> Sipp:
+               timeout_s: int = 30, extra: tuple[str, ...] = (), transport: str = "udp") -> Sipp:
     """Start sipp on a free loopback port; returns once it listens."""
     binary = shutil.which("sipp")
     if binary is None:
@@ -108,13 +109,13 @@ def start_sipp(scenario_path: Path, workdir: Path, *, calls: int = 1, remote: st
     media_port = free_udp_range(4)
     command = [binary, "-sf", str(scenario_path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port),
                "-m", str(calls), "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin", "-trace_err",
-               "-max_socket", "2048", *extra]
+               "-max_socket", "2048", "-t", {"udp": "u1", "tcp": "t1"}[transport], *extra]
     if remote:
         command.append(remote)
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sipp = Sipp(process, port, workdir)
     deadline = time.monotonic() + 10
-    while remote is None and not _port_taken(port):
+    while remote is None and not _port_taken(port, transport):
         if process.poll() is not None or time.monotonic() > deadline:
             with contextlib.suppress(Exception):
                 sipp.stop()

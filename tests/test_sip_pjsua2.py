@@ -384,3 +384,26 @@ async def test_transfer_without_refer_bridges_a_second_leg_to_the_agent(tmp_path
     assert talking == 1
     assert await asyncio.to_thread(agent_sipp.wait) == 0, agent_sipp.errors()   # context headers, BYE
     assert await asyncio.to_thread(debtor_sipp.wait) == 0, debtor_sipp.errors()
+
+
+@pytest.mark.parametrize(("password", "cause"), [("s3cret", HangupCause.BUSY), ("wrong", HangupCause.FAILED)])
+async def test_digest_credentials_answer_the_trunks_challenge(tmp_path: Path, backend_factory, password: str,
+                                                              cause: HangupCause) -> None:
+    path = scenario("uas_digest_auth.xml", tmp_path, username="callpact", password="s3cret")
+    sipp = start_sipp(path, tmp_path)
+    cfg = config(sipp.port)
+    trunk = replace(cfg.trunk, username="callpact", password=password)
+    telephony = await backend_factory(replace(cfg, trunk=trunk))
+    events = await events_of(await telephony.originate(request()))
+    assert events[-1].cause is cause             # busy: the trunk accepted our credentials
+    assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_trunk_over_tcp(tmp_path: Path, backend_factory) -> None:
+    sipp = start_sipp(scenario("uas_busy.xml", tmp_path, caller=re.escape(CALLER), attempt="att-1"), tmp_path,
+                      transport="tcp")
+    cfg = config(sipp.port)
+    telephony = await backend_factory(replace(cfg, trunk=replace(cfg.trunk, transport="tcp")))
+    events = await events_of(await telephony.originate(request()))
+    assert events[-1].cause is HangupCause.BUSY
+    assert sipp.wait() == 0, sipp.errors()
