@@ -407,3 +407,17 @@ async def test_trunk_over_tcp(tmp_path: Path, backend_factory) -> None:
     events = await events_of(await telephony.originate(request()))
     assert events[-1].cause is HangupCause.BUSY
     assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_digit_sent_by_sip_info_is_heard(tmp_path: Path, backend_factory) -> None:
+    sipp = start_sipp(scenario("uas_info_dtmf.xml", tmp_path, caller=re.escape(CALLER), attempt="att-1",
+                               digit="9"), tmp_path)
+    telephony = await backend_factory(config(sipp.port))
+    call = await telephony.originate(request())
+    digits = ""
+    async for event in call.events():
+        if event.kind is CallEventKind.ANSWERED:
+            digits = await call.collect_dtmf(max_digits=1, timeout_s=5.0)
+            await call.hangup()
+    assert digits == "9"
+    assert sipp.wait() == 0, sipp.errors()
