@@ -312,10 +312,13 @@ if pj is not None:
 
         def onRegState(self, prm: Any) -> None:
             code = int(prm.code)
+            expiration = int(prm.expiration)
             if code // 100 == 2:
-                log.info("sip: registered with the trunk (%s)", prm.reason)
+                log.info("sip: %s with the trunk (%s)", "registered" if expiration else "unregistered",
+                         prm.reason)
             else:
                 log.error("sip: registration failed: SIP %d %s", code, prm.reason)
+            self.worker.to_loop(self.worker.telephony._on_registration, (code, expiration))
 
     class _LogWriter(pj.LogWriter):
         def write(self, entry: Any) -> None:
@@ -976,6 +979,8 @@ class Pjsua2Telephony(Telephony):
         self._consecutive_failures = 0
         self._refuse_until = 0.0
         self._renderer: Any = None
+        self.registered = asyncio.Event()      # set while the trunk accepts our REGISTER
+        self.registration_status = 0           # last REGISTER response code (0: none yet)
 
     STORM_FAILURES = 20          # this many failed calls in a row ...
     STORM_BACKOFF_S = 5.0        # ... and new calls are refused for this long
@@ -1103,6 +1108,14 @@ class Pjsua2Telephony(Telephony):
             self._count_failure()
         elif call.history.trunk_responded:
             self._consecutive_failures = 0
+
+    def _on_registration(self, update: tuple[int, int]) -> None:
+        code, expiration = update
+        self.registration_status = code
+        if code // 100 == 2 and expiration > 0:
+            self.registered.set()
+        else:
+            self.registered.clear()
 
     # -- inbound --------------------------------------------------------------------------------
     def _on_incoming(self, update: tuple[CallRef, dict[str, str]]) -> None:

@@ -421,3 +421,25 @@ async def test_digit_sent_by_sip_info_is_heard(tmp_path: Path, backend_factory) 
             await call.hangup()
     assert digits == "9"
     assert sipp.wait() == 0, sipp.errors()
+
+
+@pytest.mark.parametrize(("password", "registered"), [("s3cret", True), ("wrong", False)])
+async def test_registration_with_the_trunk(tmp_path: Path, password: str, registered: bool) -> None:
+    registrar = scenario("uas_registrar.xml", tmp_path, username="callpact", password="s3cret")
+    sipp = start_sipp(registrar, tmp_path)
+    cfg = config(sipp.port)
+    trunk = replace(cfg.trunk, username="callpact", password=password, register=True)
+    telephony = Pjsua2Telephony(replace(cfg, trunk=trunk))
+    await telephony.start()
+    try:
+        async with asyncio.timeout(10):
+            while telephony.registration_status == 0 or telephony.registration_status == 401:
+                await asyncio.sleep(0.05)
+        assert telephony.registered.is_set() is registered
+        assert telephony.registration_status == (200 if registered else 403)
+    finally:
+        await telephony.close()                       # un-REGISTERs when registered
+    if registered:
+        assert sipp.wait() == 0, sipp.errors()        # challenge, credentials, 200, un-REGISTER seen
+    else:
+        sipp.stop()
