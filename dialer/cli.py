@@ -526,8 +526,12 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise InputError(check.problem or "not a phone number", where=f"--to {args.to}")
     if not pjsua2_available():
         raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
-    report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
-                           ring_timeout_s=args.ring_timeout, debtor=debtor)
+    from sip.telephony import OriginateError
+    try:
+        report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
+                               ring_timeout_s=args.ring_timeout, debtor=debtor)
+    except OriginateError as exc:
+        raise CallpactError(f"call not placed: {exc}") from None
     if args.json:
         print(json.dumps(report.to_json()))
         return 0

@@ -322,7 +322,9 @@ if pj is not None:
 
     class _LogWriter(pj.LogWriter):
         def write(self, entry: Any) -> None:
-            level = {0: logging.ERROR, 1: logging.ERROR, 2: logging.WARNING}.get(entry.level, logging.DEBUG)
+            # pjsua's own lines are detail (-v): what they mean for a call or the stack is logged
+            # by this module in the user's terms.
+            level = logging.INFO if entry.level <= 2 else logging.DEBUG
             log.log(level, "pjsua: %s", mask_log_text(entry.msg.rstrip()))
 
 
@@ -896,6 +898,10 @@ def _uri_escape(value: str) -> str:
 
 
 def _pj_reason(exc: BaseException) -> str:
+    """pjsua2's Error carries the plain reason ("Address already in use") besides C call details."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
     info = getattr(exc, "info", None)
     if callable(info):
         with contextlib.suppress(Exception):
@@ -995,7 +1001,8 @@ class Pjsua2Telephony(Telephony):
         try:
             self.local_address = await asyncio.wrap_future(self.worker.started_future)
         except Exception as exc:
-            raise OriginateError(f"SIP stack did not start: {_pj_reason(exc)}") from None
+            where = f"{self.cfg.bind_address}:{self.cfg.sip_port or 'any'} ({self.cfg.trunk.transport})"
+            raise OriginateError(f"SIP stack did not start on {where}: {_pj_reason(exc)}") from None
         log.info("sip: listening on %s (%s), trunk %s:%d", self.local_address, self.cfg.trunk.transport,
                  self.cfg.trunk.host, self.cfg.trunk.port)
 
@@ -1006,10 +1013,9 @@ class Pjsua2Telephony(Telephony):
     async def close(self) -> None:
         for task in list(self._handlers):
             task.cancel()
-        for call in list(self._calls):
-            if not call.ended:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(call.hangup(), 3.0)
+        live = [call for call in self._calls if not call.ended]
+        if live:
+            await asyncio.wait([asyncio.ensure_future(call.hangup()) for call in live], timeout=6.0)
         if self.worker is not None:
             self.worker.stop()
             await asyncio.to_thread(self.worker.join, 10.0)
