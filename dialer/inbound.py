@@ -1,0 +1,128 @@
+"""Answering callers back: look them up, route them, run the flow or fetch an agent, record why.
+
+The edge around :mod:`dialer.callbacks` (pure rules) and :mod:`ivr_flows`
+(pure interpreter): a :class:`CallbackHandler` is what a backend's
+``set_inbound_handler`` gets. Every inbound call leaves one record
+(:meth:`dialer.store.Store.record_callback`) naming the rule that fired, the
+route, the flow's outcome and whether an agent took the call, plus counters
+``callbacks``, ``callbacks:auto`` / ``callbacks:agent``, ``callback_rule:NAME``
+that the demo summary reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dialer.callbacks import CallbackDecision, Candidate, route_callback
+from dialer.campaign import CampaignConfig
+from dialer.errors import CallpactError
+from dialer.privacy import mask_number
+from dialer.store import Store
+from ivr_flows.facts import CallFacts
+from ivr_flows.interpreter import FlowRun
+from ivr_flows.loader import resolve_flow
+from ivr_flows.runner import EventSender, run_flow
+from sip.telephony import Call, Inbound, Prompt
+
+log = logging.getLogger("callpact.inbound")
+
+_BUSY = {
+    "nl": "Er is nu niemand vrij. Wij bellen u later terug. Tot ziens.",
+    "en": "No one is free right now. We will call you back later. Goodbye.",
+}
+
+
+@dataclass
+class CallbackCounters:
+    calls: int = 0
+    auto: int = 0                    # ended without an agent
+    agent: int = 0
+
+
+class CallbackHandler:
+    """Handles inbound calls for one campaign."""
+
+    def __init__(self, store: Store, cfg: CampaignConfig, now: Callable[[], float], *,
+                 sender: EventSender | None = None) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.now = now
+        self.sender = sender
+        self.counters = CallbackCounters()
+
+    async def __call__(self, call: Call, inbound: Inbound) -> None:
+        cfg = self.cfg
+        started = self.now()
+        fields: dict[str, Any] = {"call_id": inbound.call_id, "caller": mask_number(inbound.caller),
+                                  "arrived_at": started}
+        try:
+            raw = await self.store.callback_candidates(cfg.name, inbound.caller,
+                                                       started - cfg.callbacks.lookback_s)
+            decision = route_callback(cfg.callbacks, [Candidate(d, s, tuple(a)) for d, s, a in raw])
+        except CallpactError as exc:          # Redis away: a person can still help, a flow cannot
+            log.error("call back %s: lookup failed (%s); sending it to an agent", inbound.call_id, exc)
+            decision = CallbackDecision("lookup-failed", "agent", True, None, ())
+        fields.update(decision.record())
+        agent: str | None = None
+        try:
+            if decision.to_agent:
+                agent = await self._to_agent(call, decision)
+                fields["flow_outcome"] = ""
+            else:
+                result = await self._run_flow(call, decision)
+                agent = result.agent
+                fields.update(result.attempt_fields())
+        except Exception as exc:           # a backend bug must not lose the record
+            log.exception("call back %s: handling failed", inbound.call_id)
+            fields["detail"] = f"internal error: {exc.__class__.__name__}"
+            if not call.ended:
+                await call.hangup()
+        handled_by = "agent" if agent else "auto"
+        fields.update(handled_by=handled_by, agent=agent or "", ended_at=self.now())
+        self.counters.calls += 1
+        if agent:
+            self.counters.agent += 1
+        else:
+            self.counters.auto += 1
+        log.info("call back from %s: rule %s -> %s (%s)", mask_number(inbound.caller), decision.rule,
+                 decision.route, handled_by)
+        counters = ["callbacks", f"callbacks:{handled_by}", f"callback_rule:{decision.rule}"]
+        try:
+            await self.store.record_callback(cfg.name, inbound.call_id, fields, counters)
+        except CallpactError as exc:
+            log.error("call back %s: not recorded (%s)", inbound.call_id, exc)
+
+    async def _to_agent(self, call: Call, decision: CallbackDecision) -> str | None:
+        context = {"campaign": self.cfg.name, "callback_rule": decision.rule,
+                   "debtor_id": decision.debtor.debtor_id if decision.debtor else ""}
+        agent = await call.connect_agent(self.cfg.agent_queue, self.cfg.callbacks.agent_patience_s, context)
+        if agent is None and not call.ended:
+            language = decision.debtor.language if decision.debtor else "nl"
+            await call.play(Prompt(_BUSY.get(language, _BUSY["en"]), language))
+            await call.hangup()
+        return agent
+
+    async def _run_flow(self, call: Call, decision: CallbackDecision) -> Any:
+        cfg = self.cfg
+        flow = resolve_flow(decision.route)
+        overrides = {k: v for k, v in cfg.ivr_params.items() if k in flow.params}
+        if "allow_transfer" in flow.params and not decision.allow_transfer:
+            overrides["allow_transfer"] = False
+        flow = flow.with_params(overrides)
+        debtor = decision.debtor
+        tz = ZoneInfo(debtor.timezone if debtor else "Europe/Amsterdam")
+        facts = CallFacts(
+            debtor=debtor, language=debtor.language if debtor else "nl",
+            today=dt.datetime.fromtimestamp(self.now(), tz).date(), inbound=True,
+            heard_before=bool(decision.facts.get("heard")), callback_number=cfg.caller_id or "",
+        )
+        run = FlowRun(flow, facts, agent_queue=cfg.agent_queue,
+                      context={"campaign": cfg.name, "call_id": call.attempt_id,
+                               "debtor_id": debtor.debtor_id if debtor else "",
+                               "callback_rule": decision.rule})
+        return await run_flow(call, run, sender=self.sender)
