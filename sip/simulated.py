@@ -980,7 +980,7 @@ class SimulatedNetwork(Telephony):
         self.profile = profile
         self.respondent = respondent
         self.inbound_calls = 0
-        self.inbound_rejected = 0
+        self._inbound_active: set[SimulatedCall] = set()
         self._inbound_tasks: set[asyncio.Task[None]] = set()
         self.agents = agents
         self.seed = seed
@@ -1033,7 +1033,7 @@ class SimulatedNetwork(Telephony):
         self._clock_start(asyncio.get_running_loop().time())
 
     async def close(self) -> None:
-        for call in list(self._active):
+        for call in list(self._active | self._inbound_active):
             await call.hangup()
 
     async def originate(self, request: OriginateRequest) -> SimulatedCall:
@@ -1056,6 +1056,7 @@ class SimulatedNetwork(Telephony):
 
     def _call_ended(self, call: SimulatedCall) -> None:
         self._active.discard(call)
+        self._inbound_active.discard(call)
         assert call.cause is not None
         self.ended_by_cause[call.cause] += 1
         self._maybe_call_back(call)
@@ -1081,9 +1082,6 @@ class SimulatedNetwork(Telephony):
         handler = self.inbound_handler
         if handler is None:
             return
-        if self.max_lines is not None and len(self._active) >= self.max_lines:
-            self.inbound_rejected += 1
-            return
         self.inbound_calls += 1
         call_id = f"in-{self.inbound_calls}"
         fate = Fate(kind=FateKind.ANSWERED, setup_s=0.0, ring_s=0.0, amd_s=0.0, truth=AnsweredBy.HUMAN,
@@ -1096,8 +1094,7 @@ class SimulatedNetwork(Telephony):
         call = SimulatedCall(request, self, fate, at, inbound)
         call.answered_at = at
         call.answered_by = AnsweredBy.HUMAN
-        self._active.add(call)
-        self.peak_lines = max(self.peak_lines, len(self._active))
+        self._inbound_active.add(call)   # inbound channels: not counted against the outbound max_lines
         call._arm_far_end(at + patience)
         task = asyncio.get_running_loop().create_task(handler(call, inbound), name=call_id)
         self._inbound_tasks.add(task)
