@@ -178,7 +178,8 @@ def read_callbacks(sec: Section) -> CallbackConfig:
     def route(sub: Section, name: str) -> tuple[str | None, bool]:
         has_flow, has_agent = sub.has("flow"), sub.has("agent")
         if has_flow == has_agent:
-            raise sub.error("flow", f"rule {name!r}: give either flow: NAME or agent: true")
+            raise ConfigError(f"{sub.key_path('flow')}: rule {name!r}: give either flow: NAME or agent: true",
+                              where=sub.where("flow" if has_flow else None))
         if has_agent:
             if sub.boolean("agent") is not True:
                 raise sub.error("agent", "write agent: true, or use flow: NAME instead")
