@@ -268,6 +268,7 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
         "callbacks": exported_callbacks,
         "callback_rules": Counter(r["rule"] for r in callback_rows),
         "callbacks_auto": sum(1 for r in callback_rows if r["handled_by"] == "auto"),
+        "callbacks_unserved": sum(1 for r in callback_rows if r["handled_by"] == "no-agent-free"),
     }
 
 
@@ -293,7 +294,8 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
     if s.get("callbacks"):
         auto = s["callbacks_auto"]
         t.add_row("callers back", f"{s['callbacks']}; handled without an agent {auto} "
-                  f"({auto / s['callbacks']:.0%}; the market reports 60%)")
+                  f"({auto / s['callbacks']:.0%}; the market reports 60%); wanted a person but none was "
+                  f"free {s['callbacks_unserved']}")
         for rule, count in sorted(s["callback_rules"].items(), key=lambda kv: -kv[1]):
             t.add_row(f"    rule {rule}", str(count))
     t.add_row("live answers", str(r["live_answers"]))

@@ -5,7 +5,8 @@ The edge around :mod:`dialer.callbacks` (pure rules) and :mod:`ivr_flows`
 ``set_inbound_handler`` gets. Every inbound call leaves one record
 (:meth:`dialer.store.Store.record_callback`) naming the rule that fired, the
 route, the flow's outcome and whether an agent took the call, plus counters
-``callbacks``, ``callbacks:auto`` / ``callbacks:agent``, ``callback_rule:NAME``
+``callbacks``, ``callbacks:auto`` / ``callbacks:agent`` / ``callbacks:no-agent-free``,
+``callback_rule:NAME``
 that the demo summary reads.
 """
 
@@ -26,6 +27,7 @@ from dialer.store import Store
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
 from ivr_flows.loader import resolve_flow
+from ivr_flows.model import FlowOutcome
 from ivr_flows.runner import EventSender, run_flow
 from sip.telephony import Call, Inbound, Prompt
 
@@ -40,8 +42,9 @@ _BUSY = {
 @dataclass
 class CallbackCounters:
     calls: int = 0
-    auto: int = 0                    # ended without an agent
-    agent: int = 0
+    auto: int = 0                    # handled by a flow, without an agent
+    agent: int = 0                   # an agent took the call
+    no_agent_free: int = 0           # routed (or asked) for a person, and none came in time
 
 
 class CallbackHandler:
@@ -69,24 +72,27 @@ class CallbackHandler:
             decision = CallbackDecision("lookup-failed", "agent", True, None, ())
         fields.update(decision.record())
         agent: str | None = None
+        wanted_agent = decision.to_agent
         try:
             if decision.to_agent:
                 agent = await self._to_agent(call, decision)
-                fields["flow_outcome"] = ""
             else:
                 result = await self._run_flow(call, decision)
                 agent = result.agent
+                wanted_agent = result.outcome is FlowOutcome.AGENT
                 fields.update(result.attempt_fields())
         except Exception as exc:           # a backend bug must not lose the record
             log.exception("call back %s: handling failed", inbound.call_id)
             fields["detail"] = f"internal error: {exc.__class__.__name__}"
             if not call.ended:
                 await call.hangup()
-        handled_by = "agent" if agent else "auto"
+        handled_by = "agent" if agent else ("no-agent-free" if wanted_agent else "auto")
         fields.update(handled_by=handled_by, agent=agent or "", ended_at=self.now())
         self.counters.calls += 1
         if agent:
             self.counters.agent += 1
+        elif wanted_agent:
+            self.counters.no_agent_free += 1
         else:
             self.counters.auto += 1
         log.info("call back from %s: rule %s -> %s (%s)", mask_number(inbound.caller), decision.rule,
