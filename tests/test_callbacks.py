@@ -140,3 +140,16 @@ def test_two_rules_with_one_name_are_refused() -> None:
     with pytest.raises(ConfigError, match="two rules are named 'a'"):
         parse_campaign("name: cb\ncallbacks:\n  rules:\n    - {name: a, if: known, agent: true}\n"
                        "    - {name: a, if: heard, agent: true}\n", "cb.yaml")
+
+
+def test_the_example_campaign_documents_the_default_rules_and_flow_params() -> None:
+    from pathlib import Path
+
+    from dialer.campaign import load_campaign
+    from ivr_flows.loader import resolve_flow
+
+    example = load_campaign(Path(__file__).resolve().parent.parent / "config" / "campaigns" / "example.yaml")
+    default = parse_campaign(f"name: {example.name}\n", "default")
+    assert example.callbacks == default.callbacks
+    flow = resolve_flow(example.ivr_flow)
+    assert flow.with_params(example.ivr_params).params == flow.params
