@@ -40,7 +40,6 @@ from dialer.errors import CallpactError
 from dialer.export import export_attempts, export_callbacks
 from dialer.generate import write_debtors_csv
 from dialer.importing import import_file
-from dialer.inbound import CallbackHandler
 from dialer.store import Store
 from dialer.virtual_time import run_virtual
 from ivr_flows.loader import shipped_flow
@@ -198,10 +197,9 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
         progress = _ProgressLine(console, network, quiet)
         back_office = BackOffice()
         clock = Clock(start)
+        # The engine answers the campaign's callers back while it runs (dialer.inbound).
         engine = CampaignEngine(store, network, cfg, clock=clock, tick_s=1.0, control_every_s=10.0,
                                 on_tick=progress, events=back_office)
-        callbacks = CallbackHandler(store, cfg, clock.now, sender=back_office)
-        network.set_inbound_handler(callbacks)
         if not quiet:
             console.print(f"demo: {imported.accepted} debtors imported ({imported.rejected} rejected rows), "
                           f"{agents} agents, simulated {day:%A %d %B %Y} "

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.campaign import CampaignConfig, DialMode, parse_campaign
 from dialer.errors import CallpactError, StoreUnavailable
+from dialer.inbound import CallbackHandler, InboundRouter
 from dialer.model import DebtorStatus, Outcome
 from dialer.pacing import (
     Agentless,
@@ -189,6 +190,7 @@ class CampaignEngine:
         loop = asyncio.get_running_loop()
         await self._load_window()
         await self.reconcile()
+        callbacks = self._answer_callers_back()
         self._next_control = loop.time()
         self._next_reconcile = self._next_heartbeat = time.monotonic()
         try:
@@ -214,6 +216,8 @@ class CampaignEngine:
                 if stop:
                     break
         finally:
+            if callbacks is not None:
+                callbacks[0].unregister(callbacks[1])
             await self._drain()
 
     async def _tick(self, now: float, now_loop: float, exit_when_stopped: bool,
@@ -473,6 +477,18 @@ class CampaignEngine:
         await call.play(Prompt(message.replace("{caller_id}", cfg.caller_id or ""), debtor.language))
         await call.hangup()
         return Outcome.ABANDONED
+
+    def _answer_callers_back(self) -> tuple[InboundRouter, CallbackHandler] | None:
+        """Take this campaign's callers back while it runs (unless the backend's inbound calls are
+        someone else's, or the store cannot look debtors up by number, as in ``callpact simulate``)."""
+        if not hasattr(self.store, "callback_candidates"):
+            return None
+        router = InboundRouter.attach(self.telephony)
+        if router is None:
+            return None
+        handler = CallbackHandler(self.store, self.cfg, self.clock.now, sender=self._event_sender())
+        router.register(handler)
+        return router, handler
 
     async def _run_ivr(self, call: Call, live: _LiveCall, fields: dict[str, Any], *,
                        machine: bool) -> str | None:

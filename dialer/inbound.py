@@ -132,3 +132,43 @@ class CallbackHandler:
                                "debtor_id": debtor.debtor_id if debtor else "",
                                "callback_rule": decision.rule})
         return await run_flow(call, run, sender=self.sender)
+
+
+class InboundRouter:
+    """One backend, several campaigns: an inbound call goes to the campaign whose caller ID it dialled.
+
+    A call to a number no campaign uses goes to the first campaign registered
+    (its general menu answers unknown callers); with no campaign at all, it is
+    refused by hanging up.
+    """
+
+    def __init__(self) -> None:
+        self.handlers: list[CallbackHandler] = []
+
+    @classmethod
+    def attach(cls, telephony: Any) -> InboundRouter | None:
+        """The backend's router, installed if it has no inbound handler; None if something else has it."""
+        current = telephony.inbound_handler
+        if isinstance(current, cls):
+            return current
+        if current is not None:
+            return None
+        router = cls()
+        telephony.set_inbound_handler(router)
+        return router
+
+    def register(self, handler: CallbackHandler) -> None:
+        self.handlers.append(handler)
+
+    def unregister(self, handler: CallbackHandler) -> None:
+        if handler in self.handlers:
+            self.handlers.remove(handler)
+
+    async def __call__(self, call: Call, inbound: Inbound) -> None:
+        handler = next((h for h in self.handlers if h.cfg.caller_id and h.cfg.caller_id == inbound.dialled),
+                       self.handlers[0] if self.handlers else None)
+        if handler is None:
+            log.info("call back from %s refused: no campaign is running", mask_number(inbound.caller))
+            await call.hangup()
+            return
+        await handler(call, inbound)

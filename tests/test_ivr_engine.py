@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 from collections import Counter
@@ -15,7 +16,6 @@ from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.demo import BackOffice
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts, export_callbacks
-from dialer.inbound import CallbackHandler
 from dialer.model import Debtor
 from dialer.scheduling import first_due, priority_score
 from dialer.store import Store
@@ -123,25 +123,30 @@ def test_an_ivr_campaign_records_each_choice_and_exports_it(redis_url: str, tmp_
 
 
 def test_callers_back_are_routed_recorded_and_exported(redis_url: str, tmp_path: Path) -> None:
-    async def body(store: Store) -> tuple[dict[str, int], Any]:
+    async def body(store: Store) -> tuple[dict[str, int], int, int]:
         cfg = await load(store, 60)
         net = network(answer=0.3, machine=0.5, callback=1.0)
         await net.start()
-        clock = Clock(START)
-        handler = CallbackHandler(store, cfg, clock.now, sender=BackOffice())
-        net.set_inbound_handler(handler)
-        engine = CampaignEngine(store, net, cfg, clock=clock, events=BackOffice())
-        await engine.run(until_epoch=START + 2 * 3600)
-        net.set_inbound_handler(None)
+        engine = CampaignEngine(store, net, cfg, clock=Clock(START), events=BackOffice())
+        await engine.run(until_epoch=START + 2 * 3600)     # the engine answers callers back meanwhile
+        await net.drain_inbound()
+        recorded = (await store.stats(cfg.name))["callbacks"]
+        arrived = net.inbound_calls
+        await asyncio.sleep(3600)                           # campaign over: later calls are refused
         await net.drain_inbound()
         await export_callbacks(store, cfg.name, tmp_path / "callbacks.csv")
-        return await store.stats(cfg.name), handler.counters
+        stats = await store.stats(cfg.name)
+        assert stats["callbacks"] == recorded
+        return stats, arrived, net.inbound_calls
 
-    stats, counters = simulate(redis_url, body)
+    stats, arrived, arrived_later = simulate(redis_url, body)
     rows = rows_of(tmp_path / "callbacks.csv")
-    assert len(rows) == stats["callbacks"] == counters.calls > 10
+    assert len(rows) == stats["callbacks"] > 10
+    assert arrived >= len(rows) and arrived_later > arrived    # those after the campaign: refused, not kept
+    end = dt.datetime.fromtimestamp(START + 2 * 3600, dt.UTC).isoformat().replace("+00:00", "")
+    assert all(r["arrived_at"] <= end + "Z" for r in rows)
     assert sum(stats.get(f"callbacks:{k}", 0) for k in ("auto", "agent", "no-agent-free")) == len(rows)
-    assert stats["callbacks:auto"] == counters.auto and stats["callbacks:agent"] == counters.agent
+    assert Counter(r["handled_by"] for r in rows)["auto"] == stats["callbacks:auto"]
     assert all(r["rule"] and r["route"] for r in rows)
     rules = Counter(r["rule"] for r in rows)
     assert sum(v for k, v in stats.items() if k.startswith("callback_rule:")) == len(rows)
