@@ -239,7 +239,8 @@ class FlowRun:
                 node = self.flow.nodes[node_id]
                 s.path.append(node_id)
                 if isinstance(node, Say):
-                    result = yield from self._play(node.id, node.prompt, node.barge_in)
+                    result = yield from self._play(node.id, node.prompt, node.barge_in,
+                                                   node.recordings.get(self.language))
                     if node.message and result.completed:
                         s.message_heard = True
                     node_id = node.next
@@ -304,12 +305,13 @@ class FlowRun:
         ctx.update({k: _text(v) for k, v in s.values.items()})
         return ctx
 
-    def _prompt(self, texts: PromptTexts) -> Prompt:
+    def _prompt(self, texts: PromptTexts, audio: bytes | None = None) -> Prompt:
         template = texts.get(self.language) or next(iter(texts.values()))
-        return Prompt(render(template, self.state.facts, self.language), self.language)
+        return Prompt(render(template, self.state.facts, self.language), self.language, audio)
 
-    def _play(self, node_id: str, texts: PromptTexts, barge_in: bool) -> Generator[Action, Any, PlayResult]:
-        reply = yield Play(node_id, self._prompt(texts), barge_in)
+    def _play(self, node_id: str, texts: PromptTexts, barge_in: bool, audio: bytes | None = None
+              ) -> Generator[Action, Any, PlayResult]:
+        reply = yield Play(node_id, self._prompt(texts, audio), barge_in)
         if reply is None:
             return PlayResult(completed=True)
         if not isinstance(reply, PlayResult):

@@ -17,12 +17,17 @@ Layout of a flow file::
     params: {max_promise_days: 14}  # settings a campaign may override (params.NAME in conditions)
     nodes:
       greet: {type: say, prompt: {nl: ..., en: ...}, next: menu}
+
+A ``say`` node may also name ``recording: {nl: welkom.wav}`` (8 kHz 16-bit mono
+WAV beside the flow file): that audio is played, and the prompt text is kept as
+its transcript.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import wave
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -61,11 +66,12 @@ SHIPPED = ("payment_reminder", "callback", "thank_you", "general_menu")
 
 def load_flow(path: str | Path) -> Flow:
     path = Path(path)
-    return _build(load_yaml(path), str(path))
+    return _build(load_yaml(path), str(path), path.parent)
 
 
-def parse_flow(text: str, source: str) -> Flow:
-    return _build(load_yaml_text(text, source), source)
+def parse_flow(text: str, source: str, base_dir: Path | None = None) -> Flow:
+    """``base_dir``: where recordings named in the flow are looked for (default: beside ``source``)."""
+    return _build(load_yaml_text(text, source), source, base_dir or Path(source).parent)
 
 
 @functools.lru_cache(maxsize=32)
@@ -74,7 +80,8 @@ def shipped_flow(name: str) -> Flow:
     if name not in SHIPPED:
         raise ConfigError(f"no shipped flow {name!r}; shipped: {', '.join(SHIPPED)}")
     resource = resources.files("ivr_flows").joinpath(f"flows/{name}.yaml")
-    return parse_flow(resource.read_text(encoding="utf-8"), f"ivr_flows/flows/{name}.yaml")
+    return parse_flow(resource.read_text(encoding="utf-8"), f"ivr_flows/flows/{name}.yaml",
+                      Path(str(resource)).parent)
 
 
 def resolve_flow(name_or_path: str) -> Flow:
@@ -90,8 +97,9 @@ def resolve_flow(name_or_path: str) -> Flow:
 class _Reader:
     """State for one flow file: its languages and the fact names its texts may use."""
 
-    def __init__(self, source: str, languages: tuple[str, ...], known: set[str]) -> None:
+    def __init__(self, source: str, languages: tuple[str, ...], known: set[str], base_dir: Path) -> None:
         self.source = source
+        self.base_dir = base_dir
         self.languages = languages
         self.known = known
 
@@ -116,6 +124,31 @@ class _Reader:
         if extra:
             raise texts.error(extra[0], f"language {extra[0]!r} is not declared in languages "
                                         f"({', '.join(self.languages)})")
+        return out
+
+    def recordings(self, sec: Section, key: str) -> dict[str, bytes]:
+        """Recorded prompts: language -> WAV file (8 kHz, 16-bit, mono), read now so a bad file fails here."""
+        files = sec.section(key)
+        out: dict[str, bytes] = {}
+        for lang in files.remaining_keys():
+            if lang not in self.languages:
+                raise files.error(lang, f"language {lang!r} is not declared in languages "
+                                        f"({', '.join(self.languages)})")
+            name = files.string(lang)
+            path = self.base_dir / name
+            try:
+                with wave.open(str(path), "rb") as wav:
+                    shape = (wav.getframerate(), wav.getsampwidth(), wav.getnchannels())
+                    frames = wav.readframes(wav.getnframes())
+            except FileNotFoundError:
+                raise files.error(lang, f"recording {str(path)!r} does not exist") from None
+            except (wave.Error, EOFError, OSError) as exc:
+                raise files.error(lang, f"recording {str(path)!r} is not a readable WAV file "
+                                        f"({exc})") from None
+            if shape != (8000, 2, 1):
+                raise files.error(lang, f"recording {str(path)!r} is {shape[0]} Hz, {8 * shape[1]}-bit, "
+                                        f"{shape[2]} channel(s); it must be 8000 Hz, 16-bit, mono")
+            out[lang] = frames
         return out
 
     def fact_or_number(self, sec: Section, key: str) -> Any:
@@ -157,7 +190,7 @@ def _extended(data: Any, source: str) -> Any:
     return merged
 
 
-def _build(data: Any, source: str) -> Flow:
+def _build(data: Any, source: str, base_dir: Path) -> Flow:
     data = _extended(data, source)
     top = Section(data, source)
     name = top.string("flow", pattern=NODE_ID, hint="1-64 of a-z 0-9 _ starting with a letter")
@@ -190,7 +223,7 @@ def _build(data: Any, source: str) -> Flow:
                 known.update(k for k in raw["values"] if isinstance(k, str))
             if isinstance(raw.get("event"), str):
                 known.add(f"{raw['event']}_ok")
-    reader = _Reader(source, languages, known)
+    reader = _Reader(source, languages, known, base_dir)
     lines = getattr(data.get("nodes") if isinstance(data, Mapping) else None, "key_lines", {})
     nodes: dict[str, Node] = {}
     for node_id, raw in raw_nodes.items():
@@ -216,7 +249,7 @@ def _language(top: Section, path: str, value: Any) -> str:
 
 
 _NODE_KEYS: dict[NodeType, tuple[str, ...]] = {
-    NodeType.SAY: ("type", "prompt", "next", "barge_in", "message"),
+    NodeType.SAY: ("type", "prompt", "recording", "next", "barge_in", "message"),
     NodeType.MENU: ("type", "prompt", "choices", "timeout", "retries", "no_input", "no_match", "on_fail",
                     "barge_in"),
     NodeType.COLLECT: ("type", "prompt", "into", "kind", "min_digits", "max_digits", "terminator", "timeout",
@@ -236,7 +269,7 @@ def _node(r: _Reader, sec: Section, node_id: str, line: int | None) -> Node:
     if kind is NodeType.SAY:
         node = Say(node_id, kind, line, prompt=r.prompt(sec, "prompt", required=True) or {},
                    next=r.target(sec, "next"), barge_in=sec.boolean("barge_in", True),
-                   message=sec.boolean("message", False))
+                   message=sec.boolean("message", False), recordings=r.recordings(sec, "recording"))
     elif kind is NodeType.MENU:
         node = _menu(r, sec, node_id, line)
     elif kind is NodeType.COLLECT:

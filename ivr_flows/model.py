@@ -67,6 +67,7 @@ class Say(Node):
     next: str = ""
     barge_in: bool = True
     message: bool = False              # the message whose hearing to the end is recorded
+    recordings: Mapping[str, bytes] = field(default_factory=dict)   # language -> 8 kHz 16-bit mono PCM
 
     def edges(self) -> dict[str, str]:
         return {"next": self.next}

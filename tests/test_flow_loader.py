@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import wave
+from pathlib import Path
+
 import pytest
 
 from dialer.errors import ConfigError
-from ivr_flows.loader import SHIPPED, parse_flow, shipped_flow
+from ivr_flows.facts import CallFacts
+from ivr_flows.interpreter import FlowRun, Play
+from ivr_flows.loader import SHIPPED, load_flow, parse_flow, shipped_flow
+from ivr_flows.model import Say
+from sip.telephony import Heard, HeardKind
 
 GOOD = """
 flow: tiny
@@ -145,3 +153,57 @@ def test_start_must_exist() -> None:
 def test_not_yaml_is_one_clear_line() -> None:
     msg = refused("flow: [unclosed")
     assert msg.startswith("tiny.yaml") and "not valid YAML" in msg and "\n" not in msg
+
+
+def _wav(path: Path, *, rate: int = 8000, width: int = 2, channels: int = 1, frames: int = 800) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setframerate(rate)
+        w.setsampwidth(width)
+        w.setnchannels(channels)
+        w.writeframes(b"\x01\x00" * frames * channels)
+
+
+RECORDED = GOOD.replace("on_fail: bye", "on_fail: welcome") + """  welcome:
+    type: say
+    prompt: {nl: "Welkom.", en: "Welcome."}
+    recording: {nl: welkom.wav}
+    next: bye
+"""
+
+
+def test_a_recorded_prompt_is_played_as_audio_with_its_text_as_transcript(tmp_path: Path) -> None:
+    _wav(tmp_path / "welkom.wav")
+    (tmp_path / "f.yaml").write_text(RECORDED, encoding="utf-8")
+    flow = load_flow(tmp_path / "f.yaml")
+    node = flow.nodes["welcome"]
+    assert isinstance(node, Say) and len(node.recordings["nl"]) == 1600
+    run = FlowRun(flow, CallFacts(None, "nl", dt.date(2026, 12, 1)))
+    action = run.start()
+    for _ in range(20):                                   # silence to the menu until it gives up
+        if isinstance(action, Play) and action.node == "welcome":
+            break
+        action = run.send(None if isinstance(action, Play) else Heard(HeardKind.NO_INPUT))
+    assert isinstance(action, Play) and action.node == "welcome"
+    assert action.prompt.audio == node.recordings["nl"] and action.prompt.text == "Welkom."
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ({"rate": 16000}, "16000 Hz, 16-bit, 1 channel(s); it must be 8000 Hz, 16-bit, mono"),
+    ({"channels": 2}, "8000 Hz, 16-bit, 2 channel(s)"),
+])
+def test_a_recording_in_the_wrong_format_is_refused(tmp_path: Path, shape: dict[str, int],
+                                                    message: str) -> None:
+    _wav(tmp_path / "welkom.wav", **shape)
+    (tmp_path / "f.yaml").write_text(RECORDED, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_flow(tmp_path / "f.yaml")
+    assert "nodes.welcome.recording.nl" in str(err.value) and message in str(err.value)
+
+
+def test_a_missing_or_broken_recording_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text(RECORDED, encoding="utf-8")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_flow(tmp_path / "f.yaml")
+    (tmp_path / "welkom.wav").write_bytes(b"RIFF not really")
+    with pytest.raises(ConfigError, match="not a readable WAV file"):
+        load_flow(tmp_path / "f.yaml")
