@@ -109,7 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="engine tick in simulated seconds (default 1.0)")
     simp.add_argument("--jobs", type=int, default=None, metavar="N",
                       help="policy runs in parallel processes (default: the number of CPUs)")
+    _ivr_parsers(sub)
     return p
+
+
+def _ivr_parsers(sub: Any) -> None:
+    flow = sub.add_parser("flow", help="check IVR flow files (or shipped flows by name) before use")
+    flow.add_argument("flows", nargs="+", metavar="FLOW", help="FILE.yaml or a shipped flow name")
+    cbs = sub.add_parser("callbacks", help="write a campaign's callers back (rule, route, result) to CSV")
+    cbs.add_argument("name")
+    cbs.add_argument("--out", type=Path, required=True)
 
 
 def _global_options(p: argparse.ArgumentParser, default: Any) -> None:
@@ -442,12 +451,41 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- IVR flows and callers back ----------------------------------------------------------------
+def cmd_flow(args: argparse.Namespace) -> int:
+    from ivr_flows.loader import resolve_flow
+
+    for name in args.flows:
+        flow = resolve_flow(str(name))
+        console.print(f"{name}: flow {flow.name} is valid: {len(flow.nodes)} nodes, languages "
+                      f"{', '.join(flow.languages)}, params {', '.join(sorted(flow.params)) or 'none'}")
+    return 0
+
+
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    from dialer.export import export_callbacks
+
+    if args.out.is_dir():
+        raise InputError("is a directory; give the CSV file to write, e.g. callbacks.csv",
+                         where=str(args.out))
+
+    async def body(store: Store) -> int:
+        await store.campaign_text(args.name)
+        count = await export_callbacks(store, args.name, args.out)
+        console.print(f"{count} callers back written to {args.out}")
+        return 0
+
+    return _run(args, body)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "campaign": cmd_campaign,
     "export": cmd_export,
     "dialer": cmd_dialer,
     "demo": cmd_demo,
+    "flow": cmd_flow,
+    "callbacks": cmd_callbacks,
     "simulate": cmd_simulate,
 }
 
