@@ -486,7 +486,7 @@ class CampaignEngine:
         router = InboundRouter.attach(self.telephony)
         if router is None:
             return None
-        handler = CallbackHandler(self.store, self.cfg, self.clock.now, sender=self._event_sender())
+        handler = CallbackHandler(self.store, lambda: self.cfg, self.clock.now, sender=self._event_sender())
         router.register(handler)
         return router, handler
 

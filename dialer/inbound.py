@@ -50,13 +50,19 @@ class CallbackCounters:
 class CallbackHandler:
     """Handles inbound calls for one campaign."""
 
-    def __init__(self, store: Store, cfg: CampaignConfig, now: Callable[[], float], *,
-                 sender: EventSender | None = None) -> None:
+    def __init__(self, store: Store, cfg: CampaignConfig | Callable[[], CampaignConfig],
+                 now: Callable[[], float], *, sender: EventSender | None = None) -> None:
+        """``cfg`` may be a callable returning the campaign's current configuration (a running
+        engine's, so that edits made while it runs apply to callers back too)."""
         self.store = store
-        self.cfg = cfg
+        self._cfg = cfg
         self.now = now
         self.sender = sender
         self.counters = CallbackCounters()
+
+    @property
+    def cfg(self) -> CampaignConfig:
+        return self._cfg() if callable(self._cfg) else self._cfg
 
     async def __call__(self, call: Call, inbound: Inbound) -> None:
         cfg = self.cfg

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from dialer.errors import ConfigError
 from dialer.model import Debtor
 from dialer.virtual_time import run_virtual
+from dialer.yamlconf import Section, load_yaml_text
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowResult, FlowRun
 from ivr_flows.loader import shipped_flow
@@ -153,3 +158,14 @@ def test_a_missed_call_is_called_back_from_the_number_we_dialled() -> None:
     [(inbound, at, same)] = arrived
     assert inbound.caller == "+31612345678" and inbound.dialled == "+31202101234" and same
     assert at == ended + 600.0
+
+
+def test_a_scenario_network_can_say_how_people_answer_and_call_back() -> None:
+    def read(text: str) -> NetworkProfile:
+        return NetworkProfile.from_section(Section(load_yaml_text(text, "s.yaml"), "s.yaml", "network"))
+
+    profile = read("voice_share: 0.6\ncallback_prob: 0.25\ncallback_delay_s: 20m\n")
+    assert (profile.voice_share, profile.callback_prob) == (0.6, 0.25)
+    assert profile.callback_delay_s.sample(random.Random(1)) == 1200.0
+    with pytest.raises(ConfigError, match=r"network\.callback_prob: must be at most 1"):
+        read("callback_prob: 1.5\n")
