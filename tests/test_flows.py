@@ -187,9 +187,10 @@ def test_choice_3_payment_plan_with_terms_and_term_amount(lang: str) -> None:
     assert {"nl": "negenenveertig euro tien", "en": "forty-nine euros and ten cents"}[lang] in t.spoken[-1]
 
 
-def test_a_plan_below_the_minimum_term_amount_goes_to_an_agent() -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_plan_below_the_minimum_term_amount_goes_to_an_agent(lang: str) -> None:
     small = Debtor("D2", "Piet", ("+31612345679",), Decimal("40.00"), due_date=TODAY)
-    t = drive(PR, facts(debtor=small), {"greet": [key("1")], "choice": [key("3")]})
+    t = drive(PR, facts(lang, debtor=small), {"greet": [key("1")], "choice": [key("3")]})
     assert "plan_too_small" in t.result.path and t.result.outcome is FlowOutcome.AGENT
 
 
@@ -231,10 +232,11 @@ def test_silence_is_asked_again_then_closed_as_no_input(lang: str) -> None:
     assert t.spoken.count(t.spoken[0]) == 3                   # the question, asked three times
 
 
-def test_unclear_speech_counts_as_no_match() -> None:
-    t = drive(PR, facts(), {"greet": [said("confirm", confidence=0.3), key("1")], "choice": [key("9")]})
+@pytest.mark.parametrize("lang", LANGS)
+def test_unclear_speech_counts_as_no_match(lang: str) -> None:
+    t = drive(PR, facts(lang), {"greet": [said("confirm", confidence=0.3), key("1")], "choice": [key("9")]})
     assert t.result.outcome is FlowOutcome.ALREADY_PAID
-    assert any("begreep" in s for s in t.spoken)
+    assert any(("begreep" in s) or ("did not understand" in s) for s in t.spoken)
     assert t.result.inputs[0].confidence == 0.3
 
 
@@ -260,9 +262,10 @@ def test_hanging_up_during_the_reminder(lang: str) -> None:
     assert not t.result.message_heard and not t.finish.hang_up
 
 
-def test_no_transfer_allowed_offers_the_link_instead() -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_transfer_allowed_offers_the_link_instead(lang: str) -> None:
     flow = PR.with_params({"allow_transfer": False})
-    t = drive(flow, facts(), {"greet": [key("1")], "choice": [key("4")], "offer_link": [key("1")]})
+    t = drive(flow, facts(lang), {"greet": [key("1")], "choice": [key("4")], "offer_link": [key("1")]})
     assert t.result.outcome is FlowOutcome.PAYMENT_LINK and t.result.agent is None
     assert not any(isinstance(a, ConnectAgent) for a in t.actions)
 
@@ -277,10 +280,12 @@ def test_attempt_fields_record_path_inputs_and_confidence() -> None:
     assert f["message_heard"] == "1"
 
 
-def test_a_debtor_without_due_date_hears_only_the_amount() -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_debtor_without_due_date_hears_only_the_amount(lang: str) -> None:
     nodate = Debtor("D3", "An", ("+31612345670",), Decimal("12.00"))
-    t = drive(PR, facts(debtor=nodate), {"greet": [key("1")]})
-    assert "reminder_no_date" in t.result.path and "twaalf euro" in t.spoken[1]
+    t = drive(PR, facts(lang, debtor=nodate), {"greet": [key("1")]})
+    assert "reminder_no_date" in t.result.path
+    assert {"nl": "twaalf euro", "en": "twelve euros"}[lang] in t.spoken[1]
 
 
 # --------------------------------------------------------------------------- the other shipped flows
