@@ -236,6 +236,8 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
     ivr_outcomes = Counter(row["ivr_outcome"] for row in rows if row.get("ivr_outcome"))
     answered_by = Counter('"kind":"speech"' in row["ivr_inputs"] for row in rows if row.get("ivr_inputs"))
     heard = sum(1 for row in rows if row.get("message_heard") == "1")
+    stored_ivr = {k.removeprefix("ivr:"): v for k, v in (await store.stats(cfg.name)).items()
+                  if k.startswith("ivr:")}
     callbacks_csv = out_dir / "callbacks.csv"
     exported_callbacks = await export_callbacks(store, cfg.name, callbacks_csv)
     with callbacks_csv.open(newline="", encoding="utf-8") as fh:
@@ -257,7 +259,8 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
         "exported": exported,
         "export_matches": exported == report["attempts"]
         and all(csv_outcomes.get(k, 0) == v for k, v in report["outcomes"].items())
-        and sum(csv_outcomes.values()) == exported,
+        and sum(csv_outcomes.values()) == exported
+        and dict(ivr_outcomes) == stored_ivr,
         "lost_writes": engine.counters.lost_writes,
         "ivr_outcomes": ivr_outcomes,
         "flows_with_speech": answered_by.get(True, 0),

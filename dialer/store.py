@@ -15,7 +15,8 @@ Layout (``{c}`` is the campaign name)::
     cp:{c}:attempt:{aid}          hash: one call attempt, its outcome and timestamps
     cp:{c}:attempts               list of attempt ids in the order they were created (export)
     cp:{c}:open                   zset: attempt id -> dial instant, for attempts not yet finished
-    cp:{c}:stats                  hash: counters (attempts, outcome:*, live, abandoned, debtors, status:*)
+    cp:{c}:stats                  hash: counters (attempts, outcome:*, ivr:* (flow outcomes), live, abandoned,
+                                  debtors, status:*, callbacks, callbacks:*, callback_rule:*)
     cp:{c}:hourly                 hash: "<hour epoch>:live" / "<hour epoch>:abandoned" for rolling windows
     cp:{c}:callback:{call id}     hash: one inbound call back: routing rule, route, flow result, handled by
     cp:{c}:callbacks              list of inbound call ids in arrival order (export, review)
@@ -219,6 +220,9 @@ else
   redis.call('HINCRBY', KEYS[6], 'status:' .. a.status, 1)
 end
 redis.call('HINCRBY', KEYS[6], 'outcome:' .. a.outcome, 1)
+if a.fields.ivr_outcome and a.fields.ivr_outcome ~= '' then
+  redis.call('HINCRBY', KEYS[6], 'ivr:' .. a.fields.ivr_outcome, 1)
+end
 if a.live == 1 then
   redis.call('HINCRBY', KEYS[6], 'live', 1)
   redis.call('HINCRBY', KEYS[7], a.hour .. ':live', 1)

@@ -120,6 +120,8 @@ def test_an_ivr_campaign_records_each_choice_and_exports_it(redis_url: str, tmp_
     assert any('"kind":"speech"' in r["ivr_inputs"] for r in people)      # some answered by voice
     assert any('"kind":"dtmf"' in r["ivr_inputs"] for r in people)        # some by keypad
     assert events["payment_link"] == by_choice["payment-link"]
+    stored = {k.removeprefix("ivr:"): v for k, v in stats.items() if k.startswith("ivr:")}
+    assert stored == Counter(r["ivr_outcome"] for r in rows if r["ivr_outcome"])   # counters agree
 
 
 def test_callers_back_are_routed_recorded_and_exported(redis_url: str, tmp_path: Path) -> None:
