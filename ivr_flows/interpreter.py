@@ -271,8 +271,8 @@ class FlowRun:
                     node_id = node.on_fail
                 elif isinstance(node, Voicemail):
                     yield WaitForBeep(node.id, node.beep_timeout_s)
+                    yield from self._play(node.id, node.prompt, False)   # gone before it: hung-up
                     s.outcome = FlowOutcome.VOICEMAIL
-                    yield from self._play(node.id, node.prompt, False)
                     return self._finish("flow", FlowOutcome.VOICEMAIL, hang_up=True)
                 elif isinstance(node, Hangup):
                     if node.outcome:

@@ -133,6 +133,11 @@ def test_machine_gets_a_call_back_request_without_amount_or_company(lang: str) -
     assert t.result.outcome is FlowOutcome.VOICEMAIL and t.finish.hang_up
 
 
+def test_a_machine_that_hangs_up_before_the_message_left_no_voicemail() -> None:
+    t = drive(PR, facts(machine=True), plays={0: PlayResult(completed=False)})
+    assert t.result.outcome is FlowOutcome.HUNG_UP and t.result.ended_by == "caller"
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("answer", ["key", "speech"])
 def test_choice_1_sends_the_payment_link(lang: str, answer: str) -> None:
