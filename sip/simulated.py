@@ -783,10 +783,13 @@ class SimulatedCall(Call):
         if self.answered_at is None:
             raise RuntimeError(f"{self.attempt_id}: play() before the call was answered")
         now = asyncio.get_running_loop().time()
+        end = now + prompt_duration(prompt, self._network.profile.prompt_words_per_s)
         self.last_prompt = prompt.text
-        await self._engaged_until(now + prompt_duration(prompt, self._network.profile.prompt_words_per_s))
+        await self._engaged_until(end)
         self.prompt_s += asyncio.get_running_loop().time() - now
-        return PlayResult(completed=not self.ended)
+        # a machine that recorded to the end and then hung up did hear all of it
+        cut_short = self.ended and self.ended_at is not None and self.ended_at < end
+        return PlayResult(completed=not cut_short)
 
     async def _engaged_until(self, end: float) -> None:
         """Keep the far end occupied (listening or keying) until ``end`` or the call ends.
