@@ -79,3 +79,17 @@ def test_bad_conditions_are_refused(text: str) -> None:
 def test_unknown_names_in_conditions_are_refused() -> None:
     with pytest.raises(ConditionError, match="unknown name 'amout'"):
         parse_condition("amout > 3", {"amount"})
+
+
+def test_the_prompts_that_are_the_same_on_every_call_can_be_rendered_beforehand() -> None:
+    from ivr_flows.catalogue import fixed_prompts
+    from ivr_flows.loader import shipped_flow
+
+    prompts = fixed_prompts(shipped_flow("payment_reminder"), {"company": "Incasso Zuid"})
+    texts = {(p.language, p.text) for p in prompts}
+    assert any(lang == "nl" and t.startswith("Wat wilt u doen?") for lang, t in texts)
+    assert any(lang == "en" and t.startswith("What would you like to do?") for lang, t in texts)
+    assert any("veertien dagen" in t for _, t in texts)                # {params.max_promise_days}
+    assert not any("{" in t or "Jan" in t for _, t in texts)
+    assert all("Spreek ik met" not in t for _, t in texts)            # personal: rendered per call
+    assert len(texts) == len(prompts)
