@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from dialer.callbacks import CallbackDecision, Candidate, route_callback
 from dialer.campaign import CampaignConfig
 from dialer.errors import CallpactError
+from dialer.phones import normalise_number
 from dialer.privacy import mask_number
 from dialer.store import Store
 from ivr_flows.facts import CallFacts
@@ -37,6 +40,24 @@ _BUSY = {
     "nl": "Er is nu niemand vrij. Wij bellen u later terug. Tot ziens.",
     "en": "No one is free right now. We will call you back later. Goodbye.",
 }
+
+
+def _e164(caller: str, region: str) -> str | None:
+    """The caller's number as debtors are stored (E.164); None when withheld or unreadable."""
+    text = caller.strip()
+    if text.startswith("+") and text[1:].isdigit():
+        return text
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits or any(ch.isalpha() for ch in text):
+        return None
+    checked = normalise_number(text, region).e164
+    if checked:
+        return checked
+    if digits.startswith("00"):                 # international prefix
+        return "+" + digits[2:]
+    if digits.startswith("0"):                  # trunk prefix: a national number
+        return f"+{phonenumbers.country_code_for_region(region)}{digits[1:]}"
+    return "+" + digits
 
 
 @dataclass
@@ -69,9 +90,12 @@ class CallbackHandler:
         started = self.now()
         fields: dict[str, Any] = {"call_id": inbound.call_id, "caller": mask_number(inbound.caller),
                                   "arrived_at": started}
+        # Trunks send the caller's number in many forms (0612..., 0031612..., +31 6 12...); debtors are
+        # stored as E.164. A withheld or unreadable number matches nobody: the general menu.
+        number = _e164(inbound.caller, cfg.numbers.default_region)
         try:
-            raw = await self.store.callback_candidates(cfg.name, inbound.caller,
-                                                       started - cfg.callbacks.lookback_s)
+            raw = await self.store.callback_candidates(cfg.name, number, started - cfg.callbacks.lookback_s) \
+                if number else []
             decision = route_callback(cfg.callbacks, [Candidate(d, s, tuple(a)) for d, s, a in raw])
         except CallpactError as exc:          # Redis away: a person can still help, a flow cannot
             log.error("call back %s: lookup failed (%s); sending it to an agent", inbound.call_id, exc)

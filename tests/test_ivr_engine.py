@@ -23,7 +23,8 @@ from dialer.virtual_time import run_virtual
 from ivr_flows.loader import shipped_flow
 from ivr_flows.simulated_debtor import FlowRespondent
 from sip.distributions import Fixed
-from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedNetwork
+from sip.simulated import Fate, FateKind, NetworkProfile, SimulatedAgents, SimulatedCall, SimulatedNetwork
+from sip.telephony import AnsweredBy, OriginateRequest
 
 AMS = ZoneInfo("Europe/Amsterdam")
 DAY = dt.date(2026, 11, 24)
@@ -191,3 +192,26 @@ def test_callback_lookup_only_sees_attempts_inside_the_look_back(redis_url: str)
 
     recent, later = simulate(redis_url, body)
     assert recent >= 1 and later == 0
+
+
+def test_a_caller_back_in_national_form_or_withheld_is_routed(redis_url: str) -> None:
+    from dialer.inbound import CallbackHandler
+    from sip.telephony import Inbound
+
+    async def body(store: Store) -> list[dict[str, str]]:
+        cfg = await load(store, 3)
+        net = network(answer=0.0)
+        await net.start()
+        handler = CallbackHandler(store, cfg, Clock(START).now)
+        for n, caller in enumerate(["06 0000 0001", "0031600000002", "anonymous", ""]):
+            request = OriginateRequest(f"in-{n}", caller or "anonymous", "+31202101234", 0.0)
+            fate = Fate(FateKind.ANSWERED, 0.0, 0.0, 0.0, AnsweredBy.HUMAN, AnsweredBy.HUMAN, 30.0, 0, 0, 0)
+            inbound = Inbound(f"in-{n}", caller, "+31202101234", 0.0)
+            call = SimulatedCall(request, net, fate, 0.0, inbound)
+            call.answered_at = asyncio.get_running_loop().time()
+            await handler(call, inbound)
+        return [r async for r in store.iter_callbacks(cfg.name)]
+
+    rows = simulate(redis_url, body)
+    assert [(r["rule"], r["debtor_id"]) for r in rows] == [
+        ("low-risk", "D0001"), ("low-risk", "D0002"), ("unknown-caller", ""), ("unknown-caller", "")]
