@@ -349,6 +349,19 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
         "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
         "worst_hour_abandon_rate": worst,
         "max_abandon_rate": cfg.pacing.max_abandon_rate,
+        **_ivr_report(stats),
+    }
+
+
+def _ivr_report(stats: dict[str, int]) -> dict[str, Any]:
+    """What the IVR flows achieved and how callers back were routed (rule by rule)."""
+    return {
+        "ivr_outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("ivr:")},
+        "callbacks": stats.get("callbacks", 0),
+        "callbacks_handled_by": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
+                                 if k.startswith("callbacks:")},
+        "callback_rules": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
+                           if k.startswith("callback_rule:")},
     }
 
 
@@ -366,6 +379,12 @@ def print_report(report: dict[str, Any]) -> None:
     t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers = "
               f"{report['abandon_rate']:.2%} (last {report['abandon_window_hours']:g} h: "
               f"{report['abandon_rate_window']:.2%}; limit {report['max_abandon_rate']:.0%})")
+    if report.get("ivr_outcomes"):
+        t.add_row("IVR outcomes", ", ".join(f"{k} {v}" for k, v in report["ivr_outcomes"].items()))
+    if report.get("callbacks"):
+        t.add_row("callers back", f"{report['callbacks']}: " + ", ".join(
+            f"{k} {v}" for k, v in report["callbacks_handled_by"].items()) + "; rules: " + ", ".join(
+            f"{k} {v}" for k, v in report["callback_rules"].items()))
     console.print(t)
 
 
