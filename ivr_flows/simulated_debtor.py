@@ -54,7 +54,8 @@ class FlowRespondent:
 
     def _menu(self, menu: Menu, question: Question, rng: random.Random) -> Heard:
         choices = list(menu.choices)
-        pick = rng.choices(choices, [self.weights.get(c.name, 1.0) for c in choices])[0]
+        weights = [max(0.0, self.weights.get(c.name, 1.0)) for c in choices]
+        pick = rng.choices(choices, weights if sum(weights) > 0 else None)[0]
         phrases = (question.grammar or {}).get(pick.name) or ()
         if phrases and (pick.digit is None or rng.random() < self.voice_share):
             return Heard(HeardKind.SPEECH, choice=pick.name, text=phrases[0],

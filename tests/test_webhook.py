@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator
@@ -124,3 +125,64 @@ def test_signature_covers_timestamp_and_body_and_refuses_replays() -> None:
     assert not verify_signature(SECRET, "1764579601", body, sig, now=1764579600)            # moved timestamp
     assert not verify_signature(SECRET, "1764579600", body, sig, now=1764579600 + 3600)     # replayed later
     assert not verify_signature(SECRET, "soon", body, sig, now=1764579600)
+
+
+async def test_a_campaign_with_webhooks_posts_each_choice_signed_to_its_receiver(
+        receiver: tuple[Receiver, str], redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real time, real Redis, real HTTP: the engine builds the sender from the campaign's webhooks."""
+    from decimal import Decimal
+
+    from dialer.campaign import parse_campaign
+    from dialer.engine import CampaignEngine, Clock
+    from dialer.model import Debtor
+    from dialer.scheduling import first_due, priority_score
+    from dialer.store import Store
+    from ivr_flows.loader import shipped_flow
+    from ivr_flows.simulated_debtor import FlowRespondent
+    from sip.distributions import Fixed
+    from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedNetwork
+
+    rec, url = receiver
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET.decode())
+    text = f"""
+name: hooks
+dial_mode: agentless
+jurisdiction: none
+webhooks: {{url: "{url}", secret_env: TEST_WEBHOOK_SECRET}}
+pacing: {{max_lines: 5, calls_per_second: 50}}
+calling_hours:
+  holidays: false
+  weekly: {{mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
+            fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}
+"""
+    store = await Store.open(redis_url)
+    try:
+        cfg = parse_campaign(text, "hooks.yaml")
+        await store.save_campaign(cfg.name, text)
+        now = time.time()
+        debtors = [Debtor(f"H{i}", f"Hook {i}", (f"+3162000000{i}",), Decimal("80.00")) for i in range(4)]
+        await store.upsert_debtors(cfg.name, [(d, first_due(d, cfg, now), priority_score(d, cfg))
+                                              for d in debtors])
+        await store.set_state(cfg.name, "running")
+        profile = NetworkProfile(answer_prob=1.0, machine_share=0.0, busy_prob=0.0, failed_prob=0.0,
+                                 setup_s=Fixed(0.01), ring_s=Fixed(0.05), amd_s=Fixed(0.01),
+                                 keypad_s=Fixed(0.01), prompt_words_per_s=2000.0, voice_share=0.0)
+        wants_link = {"confirm": 1.0, "link": 1.0}
+        respondent = FlowRespondent([shipped_flow("payment_reminder")], today=lambda: dt.date.today(),
+                                    weights={**{c: 0.0 for c in ("deny", "promise", "plan", "agent", "paid",
+                                                                 "dispute", "refused")}, **wants_link},
+                                    voice_share=0.0)
+        net = SimulatedNetwork(profile, SimulatedAgents(0, Fixed(1.0), Fixed(0.0)), seed=1,
+                               respondent=respondent)
+        engine = CampaignEngine(store, net, cfg, clock=Clock(), tick_s=0.05)
+        await engine.run(until_epoch=time.time() + 2.0)
+        assert engine.events is not None
+        await engine.events.close()  # type: ignore[attr-defined]
+        rows = [r async for r in store.iter_attempts(cfg.name)]
+    finally:
+        await store.close()
+    assert len(rec.accepted) == 4 and rec.refused == 0
+    assert {e["call"]["debtor_id"] for e in rec.accepted} == {"H0", "H1", "H2", "H3"}
+    assert all(e["event"] == "payment_link" and e["data"]["amount"] == "80.00" for e in rec.accepted)
+    assert sorted(r["ivr_outcome"] for r in rows) == ["payment-link"] * 4
+    assert all(r["webhooks"] == "payment_link:ok" for r in rows)
