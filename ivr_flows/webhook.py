@@ -11,6 +11,9 @@ signature (:func:`verify_signature`) and refuses timestamps older than a few
 minutes refuses replays as well as forgeries. A timeout, a refused connection or
 any non-2xx answer counts as failure: the flow then takes the node's
 ``on_failure`` branch, so a dead back office never leaves a debtor hanging.
+
+Real time only: under the demo's virtual-time loop a timeout would expire at
+once (the demo uses an in-process stand-in instead).
 """
 
 from __future__ import annotations
