@@ -43,8 +43,9 @@ def _run(argv: list[str], stdin: bytes | None = None) -> bytes:
 
 
 def wav_to_line(wav: bytes) -> bytes:
-    """Any WAV (as bytes) -> 8 kHz 16-bit mono raw PCM through sox (band-limited resampling)."""
-    return _run([_need("sox"), "-q", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
+    """Any WAV (as bytes) -> 8 kHz 16-bit mono raw PCM through sox (band-limited resampling;
+    no dither, so that every render of a text is the same and the tests are repeatable)."""
+    return _run([_need("sox"), "-q", "-D", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
                  "-e", "signed-integer", "-t", "raw", "-"], stdin=wav)
 
 
@@ -60,7 +61,7 @@ def flite(text: str, voice: str = "kal16") -> bytes:
 
 def sox_synth(seconds: float, *synth_args: str) -> bytes:
     """``sox -n ... synth SECONDS ARGS`` at line format, mixed down to mono."""
-    return _run([_need("sox"), "-q", "-n", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
+    return _run([_need("sox"), "-q", "-D", "-n", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
                  "-e", "signed-integer", "-t", "raw", "-", "synth", str(seconds), *synth_args])
 
 

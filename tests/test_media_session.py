@@ -170,9 +170,11 @@ def test_speech_cuts_the_prompt_and_the_next_listen_recognises_it(sphinx: Pocket
 
 
 def test_spoken_answers_after_the_prompt(sphinx: PocketSphinxRecognizer) -> None:
-    for phrase, choice in (("payment plan", "plan"), ("yes", "yes"), ("paid", "paid")):
+    cases = [(voice, phrase, choice) for voice in ("slt", "kal16")
+             for phrase, choice in (("payment plan", "plan"), ("yes", "yes"), ("paid", "paid"), ("no", "no"))]
+    for voice, phrase, choice in cases:
         leg = MediaLeg("c5")
-        far = FarEnd(leg, tones.silence(1500) + line(labelled.flite(phrase, "slt")) + tones.silence(3000))
+        far = FarEnd(leg, tones.silence(1500) + line(labelled.flite(phrase, voice)) + tones.silence(3000))
 
         async def body(leg: MediaLeg = leg) -> Any:
             async with MediaSession(leg, recognizers={"en": sphinx}) as media:
@@ -180,7 +182,7 @@ def test_spoken_answers_after_the_prompt(sphinx: PocketSphinxRecognizer) -> None
                 return await media.listen(grammar=ANSWERS, language="en", timeout_s=5)
 
         heard = call(far, body())
-        assert (heard.kind, heard.choice) == (HeardKind.SPEECH, choice), phrase
+        assert (heard.kind, heard.choice) == (HeardKind.SPEECH, choice), (phrase, heard)
 
 
 def test_line_noise_is_no_input_and_never_reaches_the_recogniser(sphinx: PocketSphinxRecognizer) -> None:
@@ -307,3 +309,19 @@ def test_amd_gives_notsure_when_the_far_end_hangs_up() -> None:
 
     amd = call(far, body())
     assert amd.verdict is AmdVerdict.NOTSURE and amd.cause.startswith("HANGUP-")
+
+
+def test_a_language_without_a_recogniser_listens_for_keys_only(sphinx: PocketSphinxRecognizer,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    leg = MediaLeg("c14")
+    far = FarEnd(leg, tones.silence(300) + line(labelled.espeak("medewerker", "nl")) + tones.silence(800)
+                 + tones.dtmf("0", 80) + tones.silence(500))
+
+    async def body() -> Any:
+        async with MediaSession(leg, recognizers={"en": sphinx}) as media:
+            return await media.listen(grammar={"agent": ["medewerker"]}, language="nl", timeout_s=5)
+
+    with caplog.at_level("WARNING", logger="audio.session"):
+        heard = call(far, body())
+    assert (heard.kind, heard.digits) == (HeardKind.DTMF, "0")
+    assert "no recogniser for 'nl'" in caplog.text

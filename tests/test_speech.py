@@ -54,11 +54,13 @@ def test_speech_starts_and_ends_after_the_hangover() -> None:
     assert vad.speech_ended_ms is not None and end_ms - vad.speech_ended_ms >= 700
 
 
-def test_a_pause_shorter_than_the_hangover_does_not_end_the_answer() -> None:
-    one = line(labelled.flite("payment", "kal16"))
+def test_a_pause_shorter_than_the_hangover_does_not_end_the_answer_and_a_longer_one_does() -> None:
+    one = line(labelled.flite("payment", "kal16"))       # each render carries ~0.2 s of quiet at its ends
     two = line(labelled.flite("plan", "kal16"))
-    _, events = run_vad(one + tones.silence(300) + two + tones.silence(1500), VadParams(hangover_ms=800))
+    _, events = run_vad(one + two + tones.silence(1500), VadParams(hangover_ms=1000))
     assert [e for _, e in events] == [VadEvent.SPEECH_START, VadEvent.SPEECH_END]
+    _, events = run_vad(one + tones.silence(1500) + two + tones.silence(1500), VadParams(hangover_ms=1000))
+    assert [e for _, e in events] == [VadEvent.SPEECH_START, VadEvent.SPEECH_END] * 2
 
 
 def test_silence_and_line_noise_are_not_speech_and_quiet_lines_never_run_the_model() -> None:
@@ -70,10 +72,10 @@ def test_silence_and_line_noise_are_not_speech_and_quiet_lines_never_run_the_mod
     assert events == []
 
 
-def test_every_rendered_answer_is_speech() -> None:
+def test_every_rendered_answer_is_speech_even_after_a_gated_quiet_line() -> None:
     for voice in FLITE_VOICES:
-        for word in ("yes", "no", "agent"):
-            _, events = run_vad(tones.silence(300) + line(labelled.flite(word, voice)) + tones.silence(1000))
+        for word in ("yes", "no", "agent", "paid", "payment plan", "one", "two", "eight"):
+            _, events = run_vad(tones.silence(500) + line(labelled.flite(word, voice)) + tones.silence(1000))
             assert [e for _, e in events][:1] == [VadEvent.SPEECH_START], (voice, word)
 
 
