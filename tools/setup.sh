@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 # One package a line (several features add theirs here).
 APT_PACKAGES=(
     redis-server
-    sox
     espeak-ng
     flite
+    sox
 )
 PYTHON=${PYTHON:-python3}
 
