@@ -345,3 +345,36 @@ def test_an_analyser_failure_ends_the_media_instead_of_hanging(caplog: pytest.Lo
         heard = call(far, body())
     assert heard.kind is HeardKind.HANGUP
     assert "media analysis failed" in caplog.text
+
+
+@pytest.mark.slow
+def test_prompts_rendered_by_the_tts_prompt_renderer_in_real_time(sphinx: PocketSphinxRecognizer,
+                                                                  tmp_path: Any) -> None:
+    """The tts helper's PromptRenderer.render plugged in as the session's renderer, on the real
+    clock (a render runs in a worker thread, which virtual time would skip over)."""
+    from audio.prompts import PromptRenderer
+    from audio.tts_config import TTSConfig
+
+    renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path / "tts"))
+    leg = MediaLeg("c16")
+    far = FarEnd(leg, tones.silence(1200) + line(labelled.flite("agent", "slt")) + tones.silence(2000),
+                 seconds=8)
+
+    async def main() -> tuple[Any, Any]:
+        runner = asyncio.create_task(far.run())
+        try:
+            async with MediaSession(leg, render=renderer.render, recognizers={"en": sphinx}) as media:
+                prompt = Prompt("You owe forty five euros. Say agent to speak to one of our team.", "en")
+                played = await media.play(prompt, barge_in=True)
+                heard = await media.listen(grammar=ANSWERS, language="en", timeout_s=4)
+                return played, heard
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            renderer.close()
+
+    played, heard = asyncio.run(main())
+    assert (played.completed, played.barge_in) == (False, "speech")
+    assert 40 <= len(far.heard) <= 100          # about 1.2 s of the prompt went out, not all of it
+    assert (heard.kind, heard.choice) == (HeardKind.SPEECH, "agent")
