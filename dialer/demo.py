@@ -84,6 +84,7 @@ def build_sim_network(*, agents: int, answer_prob: float = 0.35, seed: int = 1,
         invalid_numbers=dead_numbers,
         callback_prob=callback_prob,
         callback_delay_s=LogNormal(mean=1800.0, sd=1500.0),
+        barge_in_share=0.15 if respondent else 0.0,
     )
     desk = SimulatedAgents(agents, talk_s=LogNormal(mean=150.0, sd=80.0), wrap_s=Fixed(10.0), seed=seed)
     return SimulatedNetwork(profile, desk, seed=seed, max_lines=max_lines, respondent=respondent)

@@ -34,11 +34,15 @@ class FlowRespondent:
         self.weights = dict(weights)
         self.voice_share = voice_share
         self._menus: dict[frozenset[str], Menu] = {}
+        self._menu_prompts: list[tuple[str, str, Menu]] = []
         self._collects: list[tuple[str, Collect, Flow]] = []
         for flow in flows:
             for node in flow.nodes.values():
                 if isinstance(node, Menu):
                     self._menus.setdefault(frozenset(c.name for c in node.choices), node)
+                    for text in node.prompt.values():      # what comes before and after the facts
+                        head, tail = text.split("{", 1)[0].strip(), text.rsplit("}", 1)[-1].strip()
+                        self._menu_prompts.append((head, tail, node))
                 elif isinstance(node, Collect):
                     for text in node.prompt.values():
                         self._collects.append((text.split("{", 1)[0].strip(), node, flow))
@@ -51,6 +55,18 @@ class FlowRespondent:
             if prefix and question.last_prompt.startswith(prefix):
                 return self._collect(node, flow, rng)
         return None
+
+    def interrupt(self, prompt_text: str, rng: random.Random) -> str | None:
+        """Someone who knows what they want presses its key before a menu prompt ends."""
+        menu = next((m for head, tail, m in self._menu_prompts
+                     if head and prompt_text.startswith(head) and prompt_text.endswith(tail)), None)
+        if menu is None:
+            return None
+        keyed = [c for c in menu.choices if c.digit]
+        if not keyed:
+            return None
+        weights = [max(0.0, self.weights.get(c.name, 1.0)) for c in keyed]
+        return rng.choices(keyed, weights if sum(weights) > 0 else None)[0].digit
 
     def _menu(self, menu: Menu, question: Question, rng: random.Random) -> Heard:
         choices = list(menu.choices)

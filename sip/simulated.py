@@ -175,6 +175,8 @@ class NetworkProfile:
     keypad_s: Distribution = _DEFAULT_KEYPAD_S
     # Asked with a grammar, how often a person answers by voice rather than by keypad.
     voice_share: float = 0.3
+    # Of interruptible prompts, how often a person presses a key before the prompt ends (barge-in).
+    barge_in_share: float = 0.0
     # Debtors whose call was missed (no answer, busy, machine) who call back, and after how long.
     callback_prob: float = 0.0
     callback_delay_s: Distribution = _DEFAULT_CALLBACK_DELAY_S
@@ -196,7 +198,7 @@ class NetworkProfile:
             object.__setattr__(self, "answer_prob", float(self.answer_prob))
             _check_prob("answer_prob", self.answer_prob)
         for name in ("machine_share", "busy_prob", "failed_prob", "amd_false_machine",
-                     "amd_false_human", "keypad_no_input", "voice_share", "callback_prob"):
+                     "amd_false_human", "keypad_no_input", "voice_share", "callback_prob", "barge_in_share"):
             _check_prob(name, getattr(self, name))
         if not (self.prompt_words_per_s > 0 and math.isfinite(self.prompt_words_per_s)):
             raise ValueError(f"prompt_words_per_s must be > 0, not {self.prompt_words_per_s!r}")
@@ -220,7 +222,7 @@ class NetworkProfile:
         if section.has("answer_prob"):
             kwargs["answer_prob"] = _read_prob_or_steps(section, "answer_prob")
         for name in ("machine_share", "busy_prob", "failed_prob", "amd_false_machine",
-                     "amd_false_human", "keypad_no_input", "voice_share", "callback_prob"):
+                     "amd_false_human", "keypad_no_input", "voice_share", "callback_prob", "barge_in_share"):
             kwargs[name] = section.number(name, getattr(defaults, name), minimum=0, maximum=1)
         if section.has("keypad"):
             keys = section.section("keypad")
@@ -293,6 +295,10 @@ class Question:
 class Respondent(Protocol):
     def answer(self, question: Question, rng: random.Random) -> Heard | None:
         """How a person answers ``question`` (draws only from ``rng``); None: the default behaviour."""
+        ...
+
+    def interrupt(self, prompt_text: str, rng: random.Random) -> str | None:
+        """The key a person presses to cut ``prompt_text`` short (barge-in); None: no key fits."""
         ...
 
 
@@ -775,8 +781,10 @@ class SimulatedCall(Call):
 
         While a person is being spoken to their patience clock is stopped; it
         restarts in full when the prompt ends. A machine that reaches the end of
-        its recording time mid-prompt records to the end of the prompt. Simulated
-        people listen to the end (no barge-in).
+        its recording time mid-prompt records to the end of the prompt. With
+        ``barge_in``, a person sometimes (``barge_in_share``) presses a key part-way
+        through: the key the network's respondent picks for this prompt, or one
+        from ``keypad``.
         """
         if self.ended:
             return PlayResult(completed=False)
@@ -785,11 +793,33 @@ class SimulatedCall(Call):
         now = asyncio.get_running_loop().time()
         end = now + prompt_duration(prompt, self._network.profile.prompt_words_per_s)
         self.last_prompt = prompt.text
+        key = self._barge_in_key(prompt) if barge_in else None
+        if key is not None:
+            rng = self._question_stream("barge-at")
+            await self._engaged_until(now + (end - now) * rng.uniform(0.3, 0.9))
+            self.prompt_s += asyncio.get_running_loop().time() - now
+            if self.ended:
+                return PlayResult(completed=False)
+            return PlayResult(completed=False, barge_in="dtmf", digits=key)
         await self._engaged_until(end)
         self.prompt_s += asyncio.get_running_loop().time() - now
         # a machine that recorded to the end and then hung up did hear all of it
         cut_short = self.ended and self.ended_at is not None and self.ended_at < end
         return PlayResult(completed=not cut_short)
+
+    def _barge_in_key(self, prompt: Prompt) -> str | None:
+        """Whether (and with which key) a person cuts this prompt short; drawn from the call's stream."""
+        share = self._network.profile.barge_in_share
+        if share <= 0 or self.fate.truth is not AnsweredBy.HUMAN:
+            return None
+        rng = self._question_stream("barge")
+        if rng.random() >= share:
+            return None
+        respondent = self._network.respondent
+        if respondent is not None and hasattr(respondent, "interrupt"):
+            return respondent.interrupt(prompt.text, rng)
+        keys, weights = zip(*self._network.profile.keypad, strict=True)
+        return rng.choices(keys, weights)[0]
 
     async def _engaged_until(self, end: float) -> None:
         """Keep the far end occupied (listening or keying) until ``end`` or the call ends.

@@ -31,10 +31,11 @@ PR = shipped_flow("payment_reminder")
 
 
 def net(*, machine: float = 0.0, answer: float = 1.0, voice: float = 0.3, respondent: bool = True,
-        callback: float = 0.0, seed: int = 5) -> SimulatedNetwork:
+        callback: float = 0.0, seed: int = 5, barge: float = 0.0) -> SimulatedNetwork:
     profile = NetworkProfile(answer_prob=answer, machine_share=machine, busy_prob=0.0, failed_prob=0.0,
                              setup_s=Fixed(0.0), ring_s=Fixed(3.0), amd_s=Fixed(1.0), voice_share=voice,
-                             keypad_no_input=0.0, callback_prob=callback, callback_delay_s=Fixed(600.0))
+                             keypad_no_input=0.0, callback_prob=callback, callback_delay_s=Fixed(600.0),
+                             barge_in_share=barge)
     who = FlowRespondent([PR], today=lambda: DAY) if respondent else None
     return SimulatedNetwork(profile, SimulatedAgents(1, Fixed(30.0), Fixed(0.0)), seed=seed, respondent=who)
 
@@ -169,3 +170,30 @@ def test_a_scenario_network_can_say_how_people_answer_and_call_back() -> None:
     assert profile.callback_delay_s.sample(random.Random(1)) == 1200.0
     with pytest.raises(ConfigError, match=r"network\.callback_prob: must be at most 1"):
         read("callback_prob: 1.5\n")
+
+
+def test_people_who_know_what_they_want_cut_menus_short_with_its_key() -> None:
+    async def main() -> list[tuple[FlowResult, list[Any]]]:
+        out = []
+        for i in range(1, 6):
+            call, _ = await answered(net(barge=1.0), req(str(i)))
+            results: list[Any] = []
+            original = call.play
+
+            async def play(prompt: Any, *, barge_in: bool = False, _orig: Any = original,
+                           _seen: list[Any] = results) -> Any:
+                result = await _orig(prompt, barge_in=barge_in)
+                _seen.append((prompt.text, barge_in, result))
+                return result
+
+            call.play = play  # type: ignore[method-assign]
+            facts = CallFacts(JAN, "nl", DAY, callback_number="+31202101234")
+            out.append((await run_flow(call, FlowRun(PR, facts), sender=Office()), results))
+        return out
+
+    for result, plays in run_virtual(main()):
+        greet = plays[0]
+        assert greet[1] and greet[2].barge_in == "dtmf" and greet[2].digits in "12"
+        assert result.inputs[0].digits == greet[2].digits               # the key answered the question
+        assert all(not r.barge_in for text, _, r in plays if text.startswith("Wij bellen"))  # not a menu
+        assert sum(1 for text, _, _ in plays if text.startswith("Goedendag")) == 1          # not asked twice
