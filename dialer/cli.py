@@ -125,7 +125,7 @@ def _add_sip_commands(sub: Any) -> None:
     call.add_argument("--sip-config", type=Path, metavar="FILE", help="SIP settings (see config/sip.yaml)")
     call.add_argument("--caller-id", default="", metavar="NUMBER", help="the number the callee sees")
     call.add_argument("--flow", metavar="NAME",
-                      help="IVR flow to run (needs ivr_flows; default: a built-in test prompt)")
+                      help="IVR flow to run: a shipped name or a FILE.yaml (default: a built-in test prompt)")
     call.add_argument("--debtor", metavar="JSON", help='debtor context, e.g. \'{"language": "en"}\'')
     call.add_argument("--ring-timeout", type=float, default=30.0, metavar="S")
     call.add_argument("--json", action="store_true", help="print one JSON object")
@@ -527,9 +527,10 @@ def cmd_call(args: argparse.Namespace) -> int:
     from sip.sip_config import SipConfig, load_sip_config, trunk_from_uri
     from sip.trunk_call import run_test_call
 
+    flow = None
     if args.flow is not None:
-        raise ConfigError("IVR flows are not part of this build yet; leave out --flow for the built-in "
-                          "test prompt", where="--flow")
+        from ivr_flows.loader import resolve_flow
+        flow = resolve_flow(args.flow)
     if args.trunk is None and args.sip_config is None:
         raise ConfigError("name the trunk with --trunk sip:HOST:PORT or --sip-config FILE", where="call")
     debtor: dict[str, Any] = {}
@@ -552,12 +553,17 @@ def cmd_call(args: argparse.Namespace) -> int:
     check = normalise_number(args.to, cfg.default_region)
     if not check.usable or check.e164 is None:
         raise InputError(check.problem or "not a phone number", where=f"--to {args.to}")
+    from sip.trunk_call import debtor_from_json
+    try:
+        debtor_from_json(debtor, check.e164)
+    except ValueError as exc:
+        raise InputError(str(exc), where="--debtor") from None
     if not pjsua2_available():
         raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
     from sip.telephony import OriginateError
     try:
         report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
-                               ring_timeout_s=args.ring_timeout, debtor=debtor)
+                               ring_timeout_s=args.ring_timeout, debtor=debtor, flow=flow)
     except OriginateError as exc:
         raise CallpactError(f"call not placed: {exc}") from None
     if args.json:
@@ -568,6 +574,8 @@ def cmd_call(args: argparse.Namespace) -> int:
     if report.answered_by is not None:
         console.print(f"  answered by: {report.answered_by}; "
                       f"prompt heard to the end: {report.prompt_completed}")
+        if report.flow is not None:
+            console.print(f"  flow {report.flow}: {report.flow_outcome} via {' > '.join(report.flow_path)}")
         console.print(f"  digits: {report.digits or '(none)'}")
         if report.answer_to_first_audio_ms is not None:
             console.print(f"  answer to first prompt audio: {report.answer_to_first_audio_ms:.0f} ms; "

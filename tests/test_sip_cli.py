@@ -24,7 +24,10 @@ def call(*args: str) -> subprocess.CompletedProcess[str]:
     (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", "{nope"), "--debtor: not valid JSON"),
     (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", "[1]"), "--debtor: must be a JSON"),
     (("--to", "0612345678",), "name the trunk with --trunk"),
-    (("--to", "0612345678", "--trunk", "sip:127.0.0.1:5999", "--flow", "x"), "--flow: IVR flows"),
+    (("--to", "0612345678", "--trunk", "sip:h:5999", "--flow", "no_such_flow"), "no_such_flow"),
+    (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"amount_due": "lots"}'),
+     "amount_due 'lots'"),
+    (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"nmae": "x"}'), "unknown field 'nmae'"),
 ])
 def test_bad_arguments_are_one_line_errors(args: tuple[str, ...], message: str) -> None:
     done = call(*args)

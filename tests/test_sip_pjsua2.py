@@ -443,3 +443,25 @@ async def test_registration_with_the_trunk(tmp_path: Path, password: str, regist
         assert sipp.wait() == 0, sipp.errors()        # challenge, credentials, 200, un-REGISTER seen
     else:
         sipp.stop()
+
+
+def test_callpact_call_runs_an_ivr_flow(tmp_path: Path) -> None:
+    """`callpact call --flow`: the shipped reminder flow on a real call; the person says it is not them."""
+    pcap = write_pcap(tmp_path / "no.pcap", RtpStream().silence(0.3).audio(speech("Hallo?")).silence(4.0)
+                      .digit("2").silence(8.0))
+    path = scenario("uas_answer_audio.xml", tmp_path, caller=re.escape(CALLER), attempt="test-[0-9]+",
+                    pcap=str(pcap))
+    sipp = start_sipp(path, tmp_path)
+    callpact = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "callpact"
+    debtor = json.dumps({"debtor_id": "D-7", "name": "Jan de Vries", "amount_due": "125.50"})
+    command = [str(callpact), "call", "--to", "0612345678", "--trunk", f"sip:127.0.0.1:{sipp.port}",
+               "--caller-id", CALLER, "--flow", "payment_reminder", "--debtor", debtor, "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["answered_by"] == "human"
+    assert report["flow"] == "payment_reminder"
+    assert report["flow_outcome"] == "wrong-person"
+    assert report["flow_path"][:2] == ["greet", "wrong_person"]
+    assert report["inputs"][0]["digits"] == "2"
+    assert sipp.wait() == 0, sipp.errors()
