@@ -465,3 +465,11 @@ def test_callpact_call_runs_an_ivr_flow(tmp_path: Path) -> None:
     assert report["flow_path"][:2] == ["greet", "wrong_person"]
     assert report["inputs"][0]["digits"] == "2"
     assert sipp.wait() == 0, sipp.errors()
+
+
+async def test_inbound_call_without_a_handler_is_refused_with_480(tmp_path: Path, backend_factory) -> None:
+    telephony = await backend_factory(config(free_udp_port()))
+    path = scenario("uac_rejected.xml", tmp_path, from_user="0612345678", dialled=CALLER)
+    sipp = start_sipp(path, tmp_path, remote=f"127.0.0.1:{telephony.local_port}")
+    assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()      # sipp got its 480
+    assert telephony.active_calls == 0
