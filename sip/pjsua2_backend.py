@@ -195,6 +195,19 @@ class CallStats:
 
 
 # -- worker side: pjsua2 subclasses -----------------------------------------------------------------
+def _guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """A pjsua callback that never lets an exception out: SWIG would turn it into a C++ throw
+    inside pjsua's own stack (and the process could abort) for what is one call's problem."""
+    def callback(self: Any, *args: Any) -> None:
+        try:
+            method(self, *args)
+        except Exception:
+            log.exception("pjsua callback %s failed", method.__name__)
+    callback.__name__ = method.__name__
+    callback.__doc__ = method.__doc__
+    return callback
+
+
 if pj is not None:
 
     class _TapPort(pj.AudioMediaPort):
@@ -204,6 +217,7 @@ if pj is not None:
             super().__init__()
             self.owner = owner
 
+        @_guarded
         def onFrameReceived(self, frame: Any) -> None:
             owner = self.owner
             if not owner.media_open or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO:
@@ -213,6 +227,7 @@ if pj is not None:
                 owner.stats.frames_received += 1
                 owner.inbox.put(owner.leg.frame_received, pcm)
 
+        @_guarded
         def onFrameRequested(self, frame: Any) -> None:
             owner = self.owner
             if not owner.media_open:
@@ -252,6 +267,7 @@ if pj is not None:
             self.last_state: tuple[int, int, str, bool] | None = None
             self.unattended = False      # rejected before any SipCall existed: release freely
 
+        @_guarded
         def onCallState(self, prm: Any) -> None:
             info = self.getInfo()
             state = info.state
@@ -269,11 +285,13 @@ if pj is not None:
             if sip_call is not None:
                 self.worker.to_loop(sip_call._on_state, update)
 
+        @_guarded
         def onCallTsxState(self, prm: Any) -> None:
             event = prm.e
             if event.type == pj.PJSIP_EVENT_TSX_STATE and event.body.tsxState.type == pj.PJSIP_EVENT_RX_MSG:
                 self.responded = True
 
+        @_guarded
         def onCallMediaState(self, prm: Any) -> None:
             info = self.getInfo()
             for index, media in enumerate(info.media):
@@ -291,10 +309,12 @@ if pj is not None:
                 self.port.startTransmit(audio)
                 return
 
+        @_guarded
         def onDtmfDigit(self, prm: Any) -> None:
             if self.media_open:
                 self.inbox.put(self.leg.dtmf_received, prm.digit)
 
+        @_guarded
         def onCallTransferStatus(self, prm: Any) -> None:
             sip_call = self.sip_call
             if sip_call is not None:
@@ -307,9 +327,11 @@ if pj is not None:
             super().__init__()
             self.worker = worker
 
+        @_guarded
         def onIncomingCall(self, prm: Any) -> None:
             self.worker.incoming(self, prm.callId, prm.rdata.wholeMsg)
 
+        @_guarded
         def onRegState(self, prm: Any) -> None:
             code = int(prm.code)
             expiration = int(prm.expiration)
@@ -462,8 +484,11 @@ class _Worker(threading.Thread):
         self._release = waiting
 
     def _drop(self, call: _PjCall) -> None:
+        # No reference cycle may survive: the cyclic collector could then destroy a pjsua2 object on
+        # whatever thread it happens to run, outside pjsua's knowledge.
         self.calls.pop(call.token, None)
         call.media_open = False
+        call.bridged_to = None
         if call.port is not None:
             port, call.port = call.port, None
             del port                       # unregisters from the conference bridge
