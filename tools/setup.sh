@@ -23,6 +23,7 @@ APT_PACKAGES=(
     dpkg-dev
     xz-utils
     sip-tester
+    python3-dev
 )
 PYTHON=${PYTHON:-python3}
 
