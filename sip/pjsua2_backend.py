@@ -14,6 +14,10 @@ Threading, the one thing that must not go wrong here:
   every frame that arrived since the previous one (:class:`_Inbox`).
 - ``Call`` and ``AudioMediaPort`` objects are released on the worker after
   their call disconnected, and all of them before ``libDestroy()``.
+- No other thread of ours calls pjsua, so none needs ``libRegisterThread()``:
+  the worker created the library (and is registered by that); pjmedia's own
+  threads only run our callbacks, which touch plain Python objects and the
+  frame's own buffer.
 
 The event-loop side (:class:`SipCall`, :class:`Pjsua2Telephony`) holds no
 pjsua2 object at all, only the worker-side call's token.
