@@ -565,7 +565,9 @@ class _Worker(threading.Thread):
             acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", trunk.realm, trunk.username, 0,
                                                             trunk.password))
         if trunk.outbound_proxy:
-            acfg.sipConfig.proxies.append(trunk.outbound_proxy)
+            # Loose routing (RFC 3261); without ;lr pjsip would rewrite the request URI (strict routing).
+            proxy = trunk.outbound_proxy if ";lr" in trunk.outbound_proxy else f"{trunk.outbound_proxy};lr"
+            acfg.sipConfig.proxies.append(proxy)
         rtp = acfg.mediaConfig.transportConfig
         rtp.port = cfg.rtp_port_start
         rtp.portRange = cfg.rtp_port_count

@@ -91,7 +91,9 @@ async def backend_factory() -> AsyncIterator[object]:
 
     yield make
     for telephony in started:
+        leaked = telephony.active_calls
         await telephony.close()
+        assert leaked == 0, f"{leaked} calls still counted as in progress after the test"
 
 
 def request(attempt: str = "att-1", ring_timeout_s: float = 10.0, number: str = DEBTOR) -> OriginateRequest:
@@ -473,3 +475,14 @@ async def test_inbound_call_without_a_handler_is_refused_with_480(tmp_path: Path
     sipp = start_sipp(path, tmp_path, remote=f"127.0.0.1:{telephony.local_port}")
     assert await asyncio.to_thread(sipp.wait) == 0, sipp.errors()      # sipp got its 480
     assert telephony.active_calls == 0
+
+
+async def test_outbound_proxy_carries_the_call_to_the_trunk(tmp_path: Path, backend_factory) -> None:
+    """With an outbound proxy, every request goes to the proxy, addressed to the trunk (loose routing)."""
+    sipp = uas("uas_busy.xml", tmp_path)
+    cfg = config(sipp.port)
+    trunk = replace(cfg.trunk, host="carrier.invalid", port=5060, outbound_proxy=f"sip:127.0.0.1:{sipp.port}")
+    telephony = await backend_factory(replace(cfg, trunk=trunk))
+    events = await events_of(await telephony.originate(request()))
+    assert events[-1].cause is HangupCause.BUSY   # the proxy (sipp) answered; the trunk name never resolves
+    assert sipp.wait() == 0, sipp.errors()
