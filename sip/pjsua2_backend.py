@@ -1216,3 +1216,19 @@ def _answer(pj_call: Any) -> None:
     prm = pj.CallOpParam()
     prm.statusCode = 200
     pj_call.answer(prm)
+
+
+async def start_sip_backend(path: str) -> Pjsua2Telephony:
+    """The backend for ``callpact dialer``: read the ``sip:`` file strictly, start the stack.
+
+    Errors are one-line :class:`~dialer.errors.CallpactError` (file, line, key; or why the
+    stack did not start), never a traceback.
+    """
+    from dialer.errors import CallpactError
+    from sip.sip_config import load_sip_config
+    telephony = Pjsua2Telephony(load_sip_config(path))
+    try:
+        await telephony.start()
+    except OriginateError as exc:
+        raise CallpactError(str(exc)) from None
+    return telephony

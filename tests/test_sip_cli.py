@@ -57,3 +57,21 @@ def test_local_sip_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert f"SIP stack did not start on 127.0.0.1:{port} (udp): Address already in use" in lines[0]
+
+
+@pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
+async def test_dialer_backend_starts_from_a_sip_file_and_listens(tmp_path: Path) -> None:
+    from dialer.errors import CallpactError
+    from sip.pjsua2_backend import start_sip_backend
+    cfg = tmp_path / "sip.yaml"
+    cfg.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  local:\n    bind: 127.0.0.1\n    sip_port: 0\n")
+    telephony = await start_sip_backend(str(cfg))
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, pytest.raises(OSError):
+            probe.bind(("127.0.0.1", telephony.local_port))      # our SIP port is really taken
+    finally:
+        await telephony.close()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  max_calls: 0\n")
+    with pytest.raises(CallpactError, match=r"line 4: sip\.max_calls: must be at least 1"):
+        await start_sip_backend(str(bad))
