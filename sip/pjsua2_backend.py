@@ -535,6 +535,10 @@ class _Worker(threading.Thread):
         tcfg.port = cfg.sip_port
         if cfg.bind_address not in ("0.0.0.0", "::"):
             tcfg.boundAddress = cfg.bind_address
+        if cfg.trunk.transport == "tls":
+            tcfg.tlsConfig.verifyServer = cfg.trunk.tls_verify_server
+            if cfg.trunk.tls_ca_file:
+                tcfg.tlsConfig.CaListFile = cfg.trunk.tls_ca_file
         transport_id = ep.transportCreate(transport_type, tcfg)
         self.local_address = ep.transportGetInfo(transport_id).localName
         ep.libStart()

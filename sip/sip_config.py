@@ -36,12 +36,15 @@ class TrunkConfig:
     register: bool = False
     outbound_proxy: str | None = None
     allows_refer: bool = True        # blind transfer by REFER; false: bridge a second leg ourselves
+    tls_ca_file: str | None = None   # CA certificates (PEM) that sign the trunk's TLS certificate
+    tls_verify_server: bool = True   # refuse a TLS trunk whose certificate does not verify
 
     def uri_for(self, user: str) -> str:
         """The request URI that dials ``user`` (a number) through this trunk."""
+        # sip: with transport=tls rather than sips: (which would demand TLS end to end, a sips
+        # Contact included); this is what trunks expect.
         suffix = "" if self.transport == "udp" else f";transport={self.transport}"
-        scheme = "sips" if self.transport == "tls" else "sip"
-        return f"{scheme}:{user}@{self.host}:{self.port}{suffix}"
+        return f"sip:{user}@{self.host}:{self.port}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -166,11 +169,15 @@ def _read_trunk(sec: Section) -> TrunkConfig:
     proxy = sec.string("outbound_proxy", None, pattern=_SIP_URI_RE,
                        hint="a SIP URI like sip:proxy.example:5060")
     allows_refer = sec.boolean("allows_refer", True)
+    ca_file = sec.string("tls_ca_file", None)
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise sec.error("tls_ca_file", f"{ca_file!r} is not a readable file")
+    verify = sec.boolean("tls_verify_server", True)
     sec.finish(("host", "port", "transport", "username", "password", "realm", "register", "outbound_proxy",
-                "allows_refer"))
+                "allows_refer", "tls_ca_file", "tls_verify_server"))
     return TrunkConfig(host=host.strip("[]"), port=port, transport=transport, username=username,
                        password=password, realm=realm, register=register, outbound_proxy=proxy,
-                       allows_refer=allows_refer)
+                       allows_refer=allows_refer, tls_ca_file=ca_file, tls_verify_server=verify)
 
 
 def _codec(sec: Section, path: str, value: Any) -> str:

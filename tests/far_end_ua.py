@@ -2,7 +2,7 @@
 
 Run as its own process (pjsua allows one endpoint per process):
 
-    python tests/far_end_ua.py OUT.wav
+    python tests/far_end_ua.py OUT.wav [--tls CERT.pem KEY.pem]
 
 It prints ``READY <sip port>`` once it listens on 127.0.0.1, answers the first
 call, records what it hears with pjsua2's own AudioMediaRecorder (none of
@@ -51,6 +51,7 @@ class FarEndAccount(pj.Account):
 
 def main() -> int:
     out_path = sys.argv[1]
+    tls = sys.argv[3:5] if len(sys.argv) >= 5 and sys.argv[2] == "--tls" else None
     ep = pj.Endpoint()
     ep.libCreate()
     cfg = pj.EpConfig()
@@ -67,7 +68,9 @@ def main() -> int:
     tcfg = pj.TransportConfig()
     tcfg.port = 0
     tcfg.boundAddress = "127.0.0.1"
-    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    if tls:
+        tcfg.tlsConfig.certFile, tcfg.tlsConfig.privKeyFile = tls
+    tid = ep.transportCreate(pj.PJSIP_TRANSPORT_TLS if tls else pj.PJSIP_TRANSPORT_UDP, tcfg)
     ep.libStart()
     acfg = pj.AccountConfig()
     acfg.idUri = "sip:far-end@127.0.0.1"

@@ -44,6 +44,8 @@ def test_minimal_file_gets_defaults() -> None:
     ("sip:\n  trunk:\n    host: h\n  caller_id:\n    number: 0201234567\n", "sip.caller_id.number"),
     ("sip:\n  trunk:\n    host: h\n  local:\n    rtp_port_count: 100\n", "200 calls need 400 RTP ports"),
     ("trunk:\n  host: h\n", "sip: required key is missing"),
+    ("sip:\n  trunk:\n    host: h\n    transport: tls\n    tls_ca_file: /no/such.pem\n",
+     "t.yaml, line 5: sip.trunk.tls_ca_file: '/no/such.pem' is not a readable file"),
 ])
 def test_bad_configuration_names_file_line_and_key(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:

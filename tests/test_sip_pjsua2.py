@@ -486,3 +486,57 @@ async def test_outbound_proxy_carries_the_call_to_the_trunk(tmp_path: Path, back
     events = await events_of(await telephony.originate(request()))
     assert events[-1].cause is HangupCause.BUSY   # the proxy (sipp) answered; the trunk name never resolves
     assert sipp.wait() == 0, sipp.errors()
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (CN and subjectAltName), and its key."""
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+async def test_tls_trunk_is_verified_against_its_ca(tmp_path: Path, backend_factory, trusted: bool) -> None:
+    """A TLS trunk (the far end is a second pjsua2 UA with its own certificate): with the trunk's CA
+    the call goes through and is heard; with another CA the call fails before any INVITE is sent."""
+    import sys
+    cert, key = _self_signed(tmp_path, "trunk")
+    other_ca, _ = _self_signed(tmp_path, "other")
+    recording = tmp_path / "heard.wav"
+    far_end = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording),
+                                "--tls", str(cert), str(key)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        def wait_ready() -> str:
+            for _ in range(50):
+                line = far_end.stdout.readline() if far_end.stdout else ""
+                if not line or line.startswith("READY"):
+                    return line
+            return ""
+        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
+        assert ready.startswith("READY"), far_end.stderr.read() if far_end.stderr else ready
+        cfg = config(int(ready.split()[1]))
+        trunk = replace(cfg.trunk, transport="tls", tls_ca_file=str(cert if trusted else other_ca))
+        telephony = await backend_factory(replace(cfg, trunk=trunk))
+        call = await telephony.originate(request())
+        kinds = []
+        async for event in call.events():
+            kinds.append(event.kind)
+            if event.kind is CallEventKind.ANSWERED:
+                await call.play(Prompt("", audio=speech("Goedemiddag.")))
+                await call.hangup()
+            if event.kind is CallEventKind.HANGUP:
+                cause = event.cause
+        if trusted:
+            assert CallEventKind.ANSWERED in kinds
+            assert await asyncio.to_thread(far_end.wait, 20) == 0
+            assert recording.stat().st_size > 8000           # the far end recorded what it heard
+        else:
+            assert CallEventKind.ANSWERED not in kinds
+            assert cause is HangupCause.FAILED
+    finally:
+        if far_end.poll() is None:
+            far_end.kill()
+            far_end.wait(5)
