@@ -540,3 +540,49 @@ async def test_tls_trunk_is_verified_against_its_ca(tmp_path: Path, backend_fact
         if far_end.poll() is None:
             far_end.kill()
             far_end.wait(5)
+
+
+async def test_bridged_agent_is_heard_by_the_debtor(tmp_path: Path, backend_factory) -> None:
+    """The bridge carries audio: the debtor (a pjsua2 UA recording the call) hears the agent (sipp
+    playing a spoken greeting) once connect_agent bridged the two legs."""
+    import sys
+    import wave
+    agent_dir = tmp_path / "agent"
+    agent_dir.mkdir()
+    anna = speech("Goedemiddag, u spreekt met Anna van de klantenservice. Waarmee kan ik u helpen?")
+    agent_pcap = write_pcap(agent_dir / "a.pcap", RtpStream().silence(0.5).audio(anna).silence(1.0))
+    agent_sipp = start_sipp(scenario("uas_agent.xml", agent_dir, debtor_id="D-42", campaign="nov",
+                                     attempt="att-1", pcap=str(agent_pcap)), agent_dir)
+    recording = tmp_path / "debtor.wav"
+    debtor = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def wait_ready() -> str:
+            for _ in range(50):
+                line = debtor.stdout.readline() if debtor.stdout else ""
+                if not line or line.startswith("READY"):
+                    return line
+            return ""
+        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
+        assert ready.startswith("READY"), debtor.stderr.read() if debtor.stderr else ready
+        agent_uri = f"sip:agent1@127.0.0.1:{agent_sipp.port}"
+        cfg = config(int(ready.split()[1]), agents={"collections": (agent_uri,)})
+        telephony = await backend_factory(replace(cfg, trunk=replace(cfg.trunk, allows_refer=False)))
+        call = await telephony.originate(request())
+        async for event in call.events():
+            if event.kind is CallEventKind.ANSWERED:
+                assert await call.connect_agent("collections", 5.0, CONTEXT) == agent_uri
+                await asyncio.sleep(len(anna) / 16000 + 1.5)
+                await call.hangup()
+        assert await asyncio.to_thread(debtor.wait, 20) == 0
+        assert await asyncio.to_thread(agent_sipp.wait) == 0, agent_sipp.errors()
+    finally:
+        if debtor.poll() is None:
+            debtor.kill()
+            debtor.wait(5)
+    with wave.open(str(recording)) as wav:
+        heard = wav.readframes(wav.getnframes())
+    matched, pieces = _heard_chunks(anna, heard, search=16000)     # the agent starts up to 2 s in
+    print(f"debtor heard {matched} of {pieces} speech pieces of the agent")
+    assert pieces >= 10
+    assert matched >= 0.8 * pieces, f"the debtor heard only {matched} of {pieces} pieces of the agent"
