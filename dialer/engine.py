@@ -581,7 +581,8 @@ class CampaignEngine:
         """Record the outcome and the debtor's next step; retried while Redis is away."""
         debtor, state = live.claim.debtor, live.claim.state
         ended = fields["ended_at"]
-        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg)
+        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg,
+                         ivr_outcome=fields.get("ivr_outcome"))
         hour = int(fields.get("answered_at", ended) // 3600 * 3600)
         delay = 0.5
         for attempt in range(12):
