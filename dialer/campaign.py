@@ -101,6 +101,8 @@ class RetryConfig:
     failed: float = 30 * 60.0
     abandoned: float = float(ABANDON_QUIET_S)
     interrupted: float = 2 * 3600.0
+    no_input: float = 4 * 3600.0          # a person answered but left or said nothing before the message
+    wrong_person: float = 3600.0          # someone else answered: the debtor's next number, after this
 
     def delay_for(self, outcome: Outcome) -> float:
         """0 for outcomes that end the debtor (reached) or move to the next phone (invalid)."""
@@ -344,13 +346,14 @@ def _read_retry(sec: Section) -> RetryConfig:
     d = RetryConfig()
     values = {
         key: sec.duration(key, getattr(d, key), minimum=0, maximum=30 * 86400)
-        for key in ("no_answer", "busy", "machine", "failed", "interrupted")
+        for key in ("no_answer", "busy", "machine", "failed", "interrupted", "no_input", "wrong_person")
     }
     abandoned = sec.duration("abandoned", d.abandoned, maximum=30 * 86400)
     if abandoned < ABANDON_QUIET_S:
         raise sec.error("abandoned", f"{abandoned / 3600:g}h is too soon: a number whose call was "
                                      f"abandoned is not called again for 72h (Ofcom)")
-    sec.finish(("no_answer", "busy", "machine", "failed", "abandoned", "interrupted"))
+    sec.finish(("no_answer", "busy", "machine", "failed", "abandoned", "interrupted", "no_input",
+                "wrong_person"))
     return RetryConfig(abandoned=abandoned, **values)
 
 

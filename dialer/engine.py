@@ -47,6 +47,7 @@ from dialer.predictive import PredictivePolicy
 from dialer.privacy import mask_number
 from dialer.scheduling import dial_check, follow_up, phone_to_dial
 from dialer.store import AttemptStart, Claim, Store
+from ivr_flows.catalogue import fixed_prompts, opening_prompts
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
 from ivr_flows.loader import resolve_flow
@@ -216,6 +217,7 @@ class CampaignEngine:
         await self._load_window()
         await self.reconcile()
         callbacks = self._answer_callers_back()
+        self._prepare_flow_prompts()
         self._next_control = loop.time()
         self._next_reconcile = self._next_heartbeat = time.monotonic()
         quiet_gc = self.gc_mode == "young" and gc.isenabled()
@@ -333,6 +335,7 @@ class CampaignEngine:
             task = asyncio.create_task(self._run_call(live), name=f"call-{aid}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            self._prepare_greeting(live)
         return len(ids)
 
     def _take_tokens(self, now_loop: float, want: int) -> int:
@@ -544,21 +547,11 @@ class CampaignEngine:
                        machine: bool) -> str | None:
         """Run the campaign's flow on an answered call (its voicemail branch for a machine); the
         flow's result goes into the attempt's fields. Returns the agent a transfer reached, if any."""
-        cfg = self.cfg
-        debtor, state = live.claim.debtor, live.claim.state
-        flow = ivr_flow(cfg)
+        flow = ivr_flow(self.cfg)
         if machine and flow.machine is None:
             await call.hangup()
             return None
-        local_today = dt.datetime.fromtimestamp(self.clock.now(), _zone(debtor.timezone)).date()
-        facts = CallFacts(
-            debtor=debtor, language=debtor.language, today=local_today, attempt=state.attempts + 1,
-            heard_before=state.last_outcome == Outcome.ANSWERED_HUMAN.value, machine=machine,
-            callback_number=cfg.caller_id or "",
-        )
-        run = FlowRun(flow, facts, agent_queue=cfg.agent_queue,
-                      context={"attempt_id": live.attempt_id, "debtor_id": debtor.debtor_id,
-                               "campaign": self.name})
+        run = self._flow_run(live, flow, machine=machine)
         result = await run_flow(call, run, sender=self._event_sender())
         fields.update(result.attempt_fields())
         if result.agent:
@@ -566,6 +559,43 @@ class CampaignEngine:
             fields["connected_at"] = self.clock.now()
             fields["agent"] = result.agent
         return result.agent
+
+    def _flow_run(self, live: _LiveCall, flow: Flow, *, machine: bool) -> FlowRun:
+        cfg = self.cfg
+        debtor, state = live.claim.debtor, live.claim.state
+        local_today = dt.datetime.fromtimestamp(self.clock.now(), _zone(debtor.timezone)).date()
+        facts = CallFacts(
+            debtor=debtor, language=debtor.language, today=local_today, attempt=state.attempts + 1,
+            heard_before=state.last_outcome == Outcome.ANSWERED_HUMAN.value, machine=machine,
+            callback_number=cfg.caller_id or "",
+        )
+        return FlowRun(flow, facts, agent_queue=cfg.agent_queue,
+                       context={"attempt_id": live.attempt_id, "debtor_id": debtor.debtor_id,
+                                "campaign": self.name})
+
+    # -- prompts ahead of need -------------------------------------------------------------------
+    def _prepare_in_background(self, prompts: list[Prompt], what: str) -> None:
+        async def prepare() -> None:
+            try:
+                await self.telephony.prepare_prompts(prompts)
+            except Exception as exc:       # a prompt that cannot be rendered fails its call, later
+                log.warning("campaign %s: could not render %s ahead: %s", self.name, what, exc)
+
+        task = asyncio.create_task(prepare(), name=f"prepare-{what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _prepare_flow_prompts(self) -> None:
+        """At campaign start: the flow's prompts that are the same for every debtor."""
+        if self.telephony.renders_prompts and self.cfg.dial_mode is DialMode.AGENTLESS:
+            self._prepare_in_background(fixed_prompts(ivr_flow(self.cfg)), "fixed prompts")
+
+    def _prepare_greeting(self, live: _LiveCall) -> None:
+        """When a debtor is claimed: their personal greeting, rendered while the phone rings."""
+        if self.telephony.renders_prompts and self.cfg.dial_mode is DialMode.AGENTLESS:
+            prompts = opening_prompts(self._flow_run(live, ivr_flow(self.cfg), machine=False))
+            if prompts:
+                self._prepare_in_background(prompts, f"greeting of {live.attempt_id}")
 
     def _event_sender(self) -> EventSender | None:
         if self.events is None and self.cfg.webhooks is not None:
@@ -581,7 +611,8 @@ class CampaignEngine:
         """Record the outcome and the debtor's next step; retried while Redis is away."""
         debtor, state = live.claim.debtor, live.claim.state
         ended = fields["ended_at"]
-        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg)
+        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg,
+                         ivr_outcome=fields.get("ivr_outcome"))
         hour = int(fields.get("answered_at", ended) // 3600 * 3600)
         delay = 0.5
         for attempt in range(12):

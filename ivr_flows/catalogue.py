@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ivr_flows.facts import param_value
+from ivr_flows.interpreter import FlowRun, Play
 from ivr_flows.model import Flow
 from ivr_flows.templates import placeholders, render
-from sip.telephony import Prompt
+from sip.telephony import PlayResult, Prompt
 
 _PROMPT_FIELDS = ("prompt", "no_input", "no_match", "invalid")
 
@@ -36,4 +37,18 @@ def fixed_prompts(flow: Flow, params: Mapping[str, Any] | None = None) -> list[P
                 if (language, text) not in seen:
                     seen.add((language, text))
                     out.append(Prompt(text, language))
+    return out
+
+
+def opening_prompts(run: FlowRun, limit: int = 8) -> list[Prompt]:
+    """What a fresh ``run`` plays before it first waits for the caller: the personal greeting.
+
+    Rendered when the debtor is claimed from the hopper, these make answer-to-first-audio
+    independent of synthesis time. ``run`` is used up (start it anew for the real call).
+    """
+    out: list[Prompt] = []
+    action = run.start()
+    while isinstance(action, Play) and len(out) < limit:
+        out.append(action.prompt)
+        action = run.send(PlayResult(completed=True))
     return out

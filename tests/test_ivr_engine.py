@@ -215,3 +215,38 @@ def test_a_caller_back_in_national_form_or_withheld_is_routed(redis_url: str) ->
     rows = simulate(redis_url, body)
     assert [(r["rule"], r["debtor_id"]) for r in rows] == [
         ("low-risk", "D0001"), ("low-risk", "D0002"), ("unknown-caller", ""), ("unknown-caller", "")]
+
+
+class _RenderingNetwork(SimulatedNetwork):
+    """The simulated network, told it renders prompts itself (as the SIP and Asterisk backends do);
+    it records what the engine asks it to render ahead, which is the behaviour under test."""
+
+    renders_prompts = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prepared: list[tuple[float, list[str]]] = []
+
+    async def prepare_prompts(self, prompts: Any) -> None:
+        self.prepared.append((asyncio.get_running_loop().time(), [p.text for p in prompts]))
+
+
+def test_prompts_are_rendered_ahead_the_fixed_ones_at_start_and_each_greeting_at_claim(
+        redis_url: str) -> None:
+    async def body(store: Store) -> tuple[_RenderingNetwork, int, float]:
+        cfg = await load(store, 6)
+        base = network()
+        net = _RenderingNetwork(base.profile, base.agents, seed=3, respondent=base.respondent)
+        await net.start()
+        started = asyncio.get_running_loop().time()
+        engine = CampaignEngine(store, net, cfg, clock=Clock(START))
+        await engine.run(until_epoch=START + 120)
+        return net, engine.counters.attempts, started
+
+    net, attempts, started = simulate(redis_url, body)
+    first_at, fixed = net.prepared[0]
+    assert first_at - started < 1.0 and len(fixed) > 10          # the flow's fixed prompts, at once
+    assert not any("Debtor" in text for text in fixed)            # nothing personal among them
+    greetings = [texts for _, texts in net.prepared[1:]]
+    assert len(greetings) == attempts                            # one per debtor dialled
+    assert any("Debtor 1" in " ".join(texts) for texts in greetings)   # the right-party check by name
