@@ -36,7 +36,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -1200,13 +1200,24 @@ class Pjsua2Telephony(Telephony):
         task.add_done_callback(self._handlers.discard)
 
     # -- prompts --------------------------------------------------------------------------------
-    async def render(self, prompt: Prompt) -> bytes:
-        """Text prompts become 8 kHz PCM through audio/prompts.py (cached renders)."""
+    renders_prompts = True
+
+    def _prompt_renderer(self) -> Any:
         if self._renderer is None:
             from audio.prompts import PromptRenderer
             from audio.tts_config import TTSConfig
             self._renderer = PromptRenderer(TTSConfig())
-        return await self._renderer.render(prompt)
+        return self._renderer
+
+    async def render(self, prompt: Prompt) -> bytes:
+        """Text prompts become 8 kHz PCM through audio/prompts.py (cached renders)."""
+        return await self._prompt_renderer().render(prompt)
+
+    async def prepare_prompts(self, prompts: Sequence[Prompt]) -> None:
+        """Warm the render cache so that an answered call never waits for synthesis."""
+        report = await self._prompt_renderer().prerender(prompts)
+        for error in getattr(report, "errors", ())[:3]:
+            log.warning("sip: prompt not prepared: %s", error)
 
 
 def _attach(pj_call: Any, call: SipCall) -> None:

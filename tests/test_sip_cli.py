@@ -75,3 +75,21 @@ async def test_dialer_backend_starts_from_a_sip_file_and_listens(tmp_path: Path)
     bad.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  max_calls: 0\n")
     with pytest.raises(CallpactError, match=r"line 4: sip\.max_calls: must be at least 1"):
         await start_sip_backend(str(bad))
+
+
+async def test_sip_backend_prepares_prompts_in_the_render_cache(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's prepare_prompts hook: after it, answering a call does not wait for synthesis."""
+    from sip.pjsua2_backend import Pjsua2Telephony
+    from sip.sip_config import SipConfig, TrunkConfig
+    from sip.telephony import Prompt
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    telephony = Pjsua2Telephony(SipConfig(trunk=TrunkConfig(host="127.0.0.1")))
+    assert telephony.renders_prompts
+    prompt = Prompt("Goedemiddag, dit is een test.", "nl")
+    await telephony.prepare_prompts([prompt])
+    renderer = telephony._prompt_renderer()
+    assert renderer.cache_stats().entries == 1
+    pcm = await telephony.render(prompt)
+    assert len(pcm) > 8000 and renderer.cache_stats().entries == 1     # served from the cache
+    await telephony.close()
