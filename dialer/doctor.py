@@ -127,7 +127,6 @@ def check_pocketsphinx_model() -> Finding:
     if os.path.isdir(path):
         return Finding(name, True, path, required=False)
     return Finding(name, False, f"{path} is missing", "pip install --force-reinstall pocketsphinx", False)
-    return findings
 
 
 def render(findings: list[Finding]) -> tuple[list[str], bool]:
