@@ -29,18 +29,45 @@ pjorig=$(ls "$SRC"/asterisk_*.orig-Xpjproject.tar.xz 2>/dev/null | head -1)
 [ -n "$pjorig" ] || die "no asterisk_*.orig-Xpjproject.tar.xz in $SRC"
 # asterisk_22.10.1+dfsg+~cs6.17.60671434.orig.tar.xz -> 22.10.1
 VER=$(basename "$orig" | sed -E 's/^asterisk_([0-9.]+).*/\1/')
+MODULES=(
+    # channels and SIP
+    chan_pjsip chan_audiosocket res_pjproject res_pjsip res_pjsip_session res_pjsip_sdp_rtp
+    res_pjsip_endpoint_identifier_ip res_pjsip_endpoint_identifier_user res_pjsip_authenticator_digest
+    res_pjsip_outbound_authenticator_digest res_pjsip_registrar res_pjsip_outbound_registration
+    res_pjsip_caller_id res_pjsip_dtmf_info res_pjsip_nat res_pjsip_rfc3326 res_pjsip_logger
+    res_pjsip_pubsub res_pjsip_exten_state res_pjsip_diversion res_pjsip_path res_pjsip_acl
+    res_pjsip_dialog_info_body_generator res_pjsip_pidf_body_generator res_pjsip_mwi
+    res_pjsip_mwi_body_generator res_pjsip_refer res_pjsip_one_touch_record_info res_pjsip_header_funcs
+    res_pjsip_send_to_voicemail res_pjsip_rfc3329 res_pjsip_config_wizard
+    res_rtp_asterisk res_sorcery_config res_sorcery_memory res_sorcery_astdb res_sorcery_realtime
+    res_sorcery_memory_cache res_audiosocket res_agi res_timing_timerfd res_musiconhold res_srtp
+    res_geolocation res_statsd res_pjsip_outbound_publish res_http_websocket
+    # applications callpact's dialplan uses
+    app_dial app_queue app_amd app_audiosocket app_read app_playback app_userevent app_echo app_exec
+    app_stack app_senddtmf app_verbose app_transfer app_waituntil app_mixmonitor app_chanspy
+    app_originate app_system
+    # bridging, dialplan, functions, codecs, formats
+    bridge_simple bridge_native_rtp bridge_holding bridge_builtin_features pbx_config
+    codec_ulaw codec_alaw codec_resample codec_a_mu format_wav format_pcm format_sln format_wav_gsm
+)
+# The stamp names the version and the module list: adding a module rebuilds only what changed.
+WANT="Asterisk $VER modules $(printf '%s\n' "${MODULES[@]}" | md5sum | cut -c1-12)"
 PREFIX="$CACHE/asterisk-$VER"
 STAMP="$PREFIX/.callpact-built"
-if [ -f "$STAMP" ] && [ -x "$PREFIX/sbin/asterisk" ]; then
+if [ -x "$PREFIX/sbin/asterisk" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
     echo "$PREFIX"
     exit 0
 fi
 
 BUILD="$CACHE/build/asterisk-$VER"
 EXTERNALS="$CACHE/build/externals"
-log "building Asterisk $VER into $PREFIX (log lines below; a few minutes with -j$JOBS)"
-rm -rf "$BUILD" "$PREFIX"
+log "building Asterisk $VER into $PREFIX (a few minutes with -j$JOBS)"
 mkdir -p "$CACHE/build" "$EXTERNALS"
+if [ -f "$BUILD/menuselect.makeopts" ] && [ -f "$BUILD/config.status" ]; then
+    log "reusing the configured tree in $BUILD"
+    cd "$BUILD"
+else
+rm -rf "$BUILD" "$PREFIX"
 tar -xJf "$orig" -C "$CACHE/build"
 [ -d "$BUILD" ] || die "the source tarball did not unpack into $BUILD"
 
@@ -64,27 +91,8 @@ log "configure"
 ./configure --prefix="$PREFIX" --with-pjproject-bundled --with-externals-cache="$EXTERNALS" \
     --disable-xmldoc --without-libjwt >configure.log 2>&1 || die "configure failed; see $BUILD/configure.log"
 make menuselect.makeopts >/dev/null 2>&1 || die "make menuselect.makeopts failed"
+fi
 
-MODULES=(
-    # channels and SIP
-    chan_pjsip chan_audiosocket res_pjproject res_pjsip res_pjsip_session res_pjsip_sdp_rtp
-    res_pjsip_endpoint_identifier_ip res_pjsip_endpoint_identifier_user res_pjsip_authenticator_digest
-    res_pjsip_outbound_authenticator_digest res_pjsip_registrar res_pjsip_outbound_registration
-    res_pjsip_caller_id res_pjsip_dtmf_info res_pjsip_nat res_pjsip_rfc3326 res_pjsip_logger
-    res_pjsip_pubsub res_pjsip_exten_state res_pjsip_diversion res_pjsip_path res_pjsip_acl
-    res_pjsip_dialog_info_body_generator res_pjsip_pidf_body_generator res_pjsip_mwi
-    res_pjsip_mwi_body_generator res_pjsip_refer res_pjsip_one_touch_record_info res_pjsip_header_funcs
-    res_pjsip_send_to_voicemail res_pjsip_rfc3329 res_pjsip_config_wizard
-    res_rtp_asterisk res_sorcery_config res_sorcery_memory res_sorcery_astdb res_sorcery_realtime
-    res_sorcery_memory_cache res_audiosocket res_agi res_timing_timerfd res_musiconhold res_srtp
-    # applications callpact's dialplan uses
-    app_dial app_queue app_amd app_audiosocket app_read app_playback app_userevent app_echo app_exec
-    app_stack app_senddtmf app_verbose app_transfer app_waituntil app_mixmonitor app_chanspy
-    app_originate app_system
-    # bridging, dialplan, functions, codecs, formats
-    bridge_simple bridge_native_rtp bridge_holding bridge_builtin_features pbx_config
-    codec_ulaw codec_alaw codec_resample codec_a_mu format_wav format_pcm format_sln format_wav_gsm
-)
 FUNCS=$(menuselect/menuselect --list-options 2>/dev/null | awk '{print $2}' | grep -E '^func_' || true)
 menuselect/menuselect --disable-all menuselect.makeopts >/dev/null
 for m in "${MODULES[@]}" $FUNCS; do
@@ -97,6 +105,6 @@ log "make -j$JOBS (log: $BUILD/make.log)"
 make -j"$JOBS" >make.log 2>&1 || { tail -30 make.log >&2; die "make failed; see $BUILD/make.log"; }
 make install >install.log 2>&1 || { tail -30 install.log >&2; die "make install failed; see $BUILD/install.log"; }
 [ -x "$PREFIX/sbin/asterisk" ] || die "no $PREFIX/sbin/asterisk after make install"
-"$PREFIX/sbin/asterisk" -V >"$STAMP"
-log "built $(cat "$STAMP")"
+echo "$WANT" >"$STAMP"
+log "built $("$PREFIX/sbin/asterisk" -V)"
 echo "$PREFIX"
