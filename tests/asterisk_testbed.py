@@ -61,11 +61,11 @@ def free_udp_port() -> int:
 
 
 class Sipp:
-    """One sipp process playing a scenario from tests/fixtures/asterisk/sipp (bounded: -m 1, a timeout)."""
+    """One sipp process playing a scenario from tests/fixtures/asterisk/sipp (bounded: -m calls, -timeout)."""
 
     def __init__(self, scenario: str, *, port: int, remote: str | None = None, service: str = "",
-                 timeout_s: int = 40) -> None:
-        args = ["sipp", "-sf", f"{scenario}.xml", "-i", "127.0.0.1", "-p", str(port), "-m", "1",
+                 calls: int = 1, timeout_s: int = 40) -> None:
+        args = ["sipp", "-sf", f"{scenario}.xml", "-i", "127.0.0.1", "-p", str(port), "-m", str(calls),
                 "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-nostdin", "-timeout", f"{timeout_s}s",
                 "-timeout_error", "-max_recv_loops", "1000"]
         if service:

@@ -8,11 +8,18 @@ from __future__ import annotations
 import asyncio
 import math
 import struct
+import time
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
-from asterisk_testbed import Sipp, asterisk, free_udp_port, settings_for  # noqa: F401 - a fixture
+from asterisk_testbed import Sipp, asterisk, free_udp_port, settings_for, testbed  # noqa: F401 - a fixture
 
+from dialer.campaign import parse_campaign
+from dialer.engine import CampaignEngine
+from dialer.model import Debtor, Outcome
+from dialer.scheduling import priority_score
+from dialer.store import Store
 from sip.asterisk.backend import AsteriskTelephony
 from sip.telephony import (
     AnsweredBy,
@@ -177,3 +184,93 @@ async def test_a_callback_reaches_the_inbound_handler_with_who_called(asterisk: 
     assert inbound.caller_name == "Jan Jansen"
     assert played is not None and played.completed
     assert rc == 0                             # sipp saw the call through to our BYE
+
+
+async def test_asterisk_restart_ends_live_calls_once_and_dialling_resumes(asterisk: dict,  # noqa: F811
+                                                                          backend: AsteriskTelephony) -> None:
+    debtor = await Sipp("uas_customer_wait", port=asterisk["debtor_port"], calls=2).start()
+    calls = []
+    try:
+        for i in range(2):
+            call = await backend.originate(request(f"it-restart-{i}"))
+            events = call.events()
+            while (await next_event(events)).kind is not CallEventKind.ANSWERED:
+                pass
+            calls.append((call, events))
+        await asyncio.to_thread(testbed, "restart", asterisk["dir_path"])
+        hangups = [await next_event(events, 20) for _call, events in calls]
+        server = next(iter(backend.servers.values()))
+        for _ in range(200):
+            if server.ami.logins >= 2 and server.ami.connected.is_set():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await debtor.stop()
+    assert [h.kind for h in hangups] == [CallEventKind.HANGUP, CallEventKind.HANGUP]
+    assert all(call.ended for call, _ in calls)
+    assert server.ami.logins == 2                     # one reconnect, logged in again
+    assert not server.calls                           # nothing left over to be counted again
+    debtor = await Sipp("uas_busy", port=asterisk["debtor_port"]).start()
+    try:
+        call = await backend.originate(request("it-after-restart"))
+        got = [e async for e in call.events()]
+    finally:
+        await debtor.stop()
+    assert got[-1].cause is HangupCause.BUSY
+
+
+CAMPAIGN = """
+name: it
+dial_mode: agentless
+caller_id: "+31202101234"
+jurisdiction: none
+pacing: {max_lines: 2, calls_per_second: 1}
+calling_hours:
+  holidays: false
+  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
+           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
+attempts: {max_per_day: 20, max_per_week: 50, max_total: 50, min_gap: 60s}
+retry: {no_answer: 1h, busy: 1h, machine: 1h, failed: 1h, abandoned: 72h}
+"""
+
+
+async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(
+        asterisk: dict, backend: AsteriskTelephony, store: Store) -> None:  # noqa: F811
+    cfg = parse_campaign(CAMPAIGN, "test campaign")
+    await store.save_campaign(cfg.name, CAMPAIGN)
+    now = time.time()
+    rows = []
+    for i in range(8):
+        d = Debtor(f"D{i}", f"Debtor {i}", (f"+3161234{i:04d}",), Decimal("25.00"))
+        rows.append((d, now - 1, priority_score(d, cfg)))
+    await store.upsert_debtors(cfg.name, rows)
+    await store.set_state(cfg.name, "running")
+    debtor = await Sipp("uas_customer_wait", port=asterisk["debtor_port"], calls=20).start()
+    engine = CampaignEngine(store, backend, cfg, tick_s=0.2)
+    runner = asyncio.create_task(engine.run())
+    restarted_at = None
+    try:
+        while engine.counters.finished < 2:
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(testbed, "restart", asterisk["dir_path"])
+        restarted_at = time.time()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            debtors_tried = {row["debtor_id"] async for row in store.iter_attempts(cfg.name)}
+            if len(debtors_tried) == 8 and engine.calls_in_flight == 0:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        engine.stop()
+        await asyncio.wait_for(runner, 30)
+        await debtor.stop()
+    attempts = [row async for row in store.iter_attempts(cfg.name)]
+    stats = await store.stats(cfg.name)
+    outcomes = {k: v for k, v in stats.items() if k.startswith("outcome:")}
+    assert await store.open_attempts(cfg.name) == []                    # nothing left open
+    assert len({a["debtor_id"] for a in attempts}) == 8                  # every debtor was dialled
+    assert sum(outcomes.values()) == len(attempts) == engine.counters.attempts   # one outcome each
+    assert all(a.get("outcome") for a in attempts)
+    after = [a for a in attempts if float(a["dialled_at"]) > restarted_at
+             and a["outcome"] == Outcome.ANSWERED_HUMAN.value]
+    assert after, "no call was answered after Asterisk came back"

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -110,6 +111,7 @@ class AmiConnection:
         self._backoff = self.RECONNECT_MIN_S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect_handle: asyncio.TimerHandle | None = None
+        self.last_error = ""
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0) -> None:
@@ -121,8 +123,10 @@ class AmiConnection:
             await asyncio.wait_for(asyncio.shield(self._first_login), timeout_s)
         except TimeoutError:
             await self.close()
-            raise AmiError(f"AMI {self.name}: no successful login within {timeout_s:.0f} s "
-                           "(is Asterisk running, and manager.conf enabled on that address?)") from None
+            why = f" ({self.last_error})" if self.last_error else ""
+            raise AmiError(f"AMI {self.name} ({self.host}:{self.port}): no successful login within "
+                           f"{timeout_s:.0f} s{why}; is "
+                           "Asterisk running, with manager.conf enabled on that address?") from None
         except AmiError:
             await self.close()
             raise
@@ -164,8 +168,9 @@ class AmiConnection:
         try:
             transport_protocol = await loop.create_connection(_Protocol, self.host, self.port)
         except OSError as exc:
+            self.last_error = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             log.warning("AMI %s: cannot connect (%s); retrying in %.0f s", self.name,
-                        exc.strerror or exc, self._backoff)
+                        self.last_error, self._backoff)
             self._schedule_reconnect()
             return
         done: asyncio.Future[Any] = loop.create_future()

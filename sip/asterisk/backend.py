@@ -78,6 +78,8 @@ class AsteriskSettings:
     queues: tuple[str, ...] = ()
     #: Seconds to wait for the AudioSocket session of an answered call before giving up on media.
     media_timeout_s: float = 5.0
+    #: Seconds to keep trying the first AMI login (Asterisk may still be starting, e.g. under compose).
+    connect_timeout_s: float = 10.0
 
 
 class _RateLimiter:
@@ -348,7 +350,7 @@ class AsteriskTelephony(Telephony):
         errors = []
         for state in self.servers.values():
             try:
-                await state.ami.start()
+                await state.ami.start(timeout_s=self.settings.connect_timeout_s)
             except AmiError as exc:
                 errors.append(str(exc))
         if len(errors) == len(self.servers):
@@ -565,30 +567,63 @@ class AsteriskTelephony(Telephony):
                     await session.hangup()
 
 
-def settings_from_mapping(data: Mapping[str, Any], where: str = "backend") -> AsteriskSettings:
-    """Build settings from a config mapping (the ``backend:`` section); one-line errors on bad input."""
+def settings_from_mapping(data: Mapping[str, Any], where: str = "backend",
+                          env: Mapping[str, str] | None = None) -> AsteriskSettings:
+    """Settings from a config mapping (the ``backend:`` section); ValueError with a one-line reason.
+
+    A server's AMI secret may be given as ``secret_env: NAME`` (read from the environment) so that it
+    stays out of files that are committed or mounted.
+    """
+    env = env or {}
+    kind = data.get("kind", "asterisk")
+    if kind != "asterisk":
+        raise ValueError(f"{where}: kind must be 'asterisk', not {kind!r}")
     servers_raw = data.get("servers")
     if not isinstance(servers_raw, Sequence) or isinstance(servers_raw, str) or not servers_raw:
-        raise ValueError(f"{where}: 'servers' must be a list of Asterisk servers")
+        raise ValueError(f"{where}: 'servers' must be a non-empty list of Asterisk servers")
+    fields = AsteriskServer.__dataclass_fields__
     servers = []
     for i, raw in enumerate(servers_raw):
+        here = f"{where}.servers[{i}]"
         if not isinstance(raw, Mapping):
-            raise ValueError(f"{where}: servers[{i}] must be a mapping")
-        known = set(AsteriskServer.__dataclass_fields__)
-        unknown = set(raw) - known
+            raise ValueError(f"{here}: must be a mapping (name, host, ami_port, username, secret...)")
+        values = dict(raw)
+        if "secret_env" in values:
+            name = str(values.pop("secret_env"))
+            if name not in env:
+                raise ValueError(f"{here}: secret_env {name} is not set in the environment")
+            values["secret"] = env[name]
+        unknown = set(values) - set(fields)
         if unknown:
-            raise ValueError(f"{where}: servers[{i}]: unknown key(s) {', '.join(sorted(unknown))}")
-        try:
-            servers.append(AsteriskServer(**{"name": f"asterisk{i + 1}", **raw}))
-        except TypeError as exc:
-            raise ValueError(f"{where}: servers[{i}]: {exc}") from None
+            raise ValueError(f"{here}: unknown key(s) {', '.join(sorted(unknown))}")
+        values.setdefault("name", f"asterisk{i + 1}")
+        for key in ("ami_port", "max_channels"):
+            if key in values and (not isinstance(values[key], int) or values[key] <= 0):
+                raise ValueError(f"{here}.{key}: must be a positive whole number, not {values[key]!r}")
+        if "calls_per_second" in values and (not isinstance(values["calls_per_second"], (int, float))
+                                             or values["calls_per_second"] <= 0):
+            raise ValueError(f"{here}.calls_per_second: must be a positive number")
+        dial = str(values.get("dial", "{digits}"))
+        if "{number}" not in dial and "{digits}" not in dial:
+            raise ValueError(f"{here}.dial: must contain {{number}} or {{digits}} "
+                             "(e.g. PJSIP/{digits}@trunk)")
+        if not values.get("secret"):
+            raise ValueError(f"{here}: no AMI secret (give secret or secret_env)")
+        servers.append(AsteriskServer(**{k: (str(v) if fields[k].type == "str" else v)
+                                         for k, v in values.items()}))
+    names = [s.name for s in servers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{where}.servers: server names must be unique")
     rest = {k: v for k, v in data.items() if k not in ("servers", "kind")}
     known = set(AsteriskSettings.__dataclass_fields__) - {"servers"}
     unknown = set(rest) - known
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     if rest.get("amd", "none") not in ("none", "dialplan"):
-        raise ValueError(f"{where}: amd must be 'none' or 'dialplan', not {rest.get('amd')!r}")
+        raise ValueError(f"{where}.amd: must be 'none' or 'dialplan', not {rest.get('amd')!r}")
     if "queues" in rest:
-        rest["queues"] = tuple(rest["queues"])
+        queues = rest["queues"]
+        if isinstance(queues, str) or not isinstance(queues, Sequence):
+            raise ValueError(f"{where}.queues: must be a list of queue names")
+        rest["queues"] = tuple(str(q) for q in queues)
     return AsteriskSettings(servers=tuple(servers), **rest)
