@@ -8,6 +8,22 @@ cd "$(dirname "$0")/.."
 # One package a line (several features add theirs here).
 APT_PACKAGES=(
     redis-server
+    build-essential
+    pkg-config
+    dpkg-dev
+    debian-archive-keyring
+    xz-utils
+    bzip2
+    libssl-dev
+    uuid-dev
+    libjansson-dev
+    libxml2-dev
+    libxslt1-dev
+    libsqlite3-dev
+    libedit-dev
+    libsrtp2-dev
+    sip-tester
+    docker-compose
 )
 PYTHON=${PYTHON:-python3}
 
