@@ -113,7 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
                       help="engine tick in simulated seconds (default 1.0)")
     simp.add_argument("--jobs", type=int, default=None, metavar="N",
                       help="policy runs in parallel processes (default: the number of CPUs)")
+    _add_tts_parser(sub, common)
     return p
+
+
+def _add_tts_parser(sub: _Subparsers, common: argparse.ArgumentParser) -> None:
+    tts = sub.add_parser("tts", help="hear and check IVR prompts: speakable text, render to a file, voices")
+    tsub = _Subparsers(tts.add_subparsers(dest="action", required=True, metavar="ACTION"), common)
+    say = tsub.add_parser("say", help="render TEXT as the dialer would play it (8 kHz)")
+    text = tsub.add_parser("text", help="print TEXT as the engine will be given it (figures in words)")
+    check = tsub.add_parser("check", help="check that every configured engine, voice and model is there")
+    for p in (say, text):
+        p.add_argument("text")
+        p.add_argument("--language", default="nl", help="nl or en (default nl)")
+    for p in (say, check):
+        p.add_argument("--config", type=Path, help="YAML file with a tts: section (default: built-in voices)")
+    say.add_argument("--flow", help="use this flow's voices where it has its own")
+    say.add_argument("--out", type=Path, required=True,
+                     help="FILE.wav (8 kHz 16-bit WAV), or any other name for raw --format bytes")
+    say.add_argument("--format", choices=["pcm16", "ulaw", "alaw"], default="pcm16",
+                     help="raw output encoding when --out is not a .wav")
 
 
 def _global_options(p: argparse.ArgumentParser, default: Any) -> None:
@@ -377,7 +396,8 @@ def cmd_dialer(args: argparse.Namespace) -> int:
             network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
             where = f"the simulated network ({args.agents} agents)"
         engines = [
-            CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"))
+            CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"),
+                           gc_mode="young")
             for n in names
         ]
         loop = asyncio.get_running_loop()
@@ -476,6 +496,52 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tts(args: argparse.Namespace) -> int:
+    import wave
+
+    from audio.normalise import normalise
+    from audio.prompts import PromptRenderer
+    from audio.tts_config import TTSConfig, load_tts_config
+    from sip.telephony import Prompt
+
+    if args.action == "text":
+        try:
+            print(normalise(args.text, args.language))
+        except ValueError as exc:
+            raise CallpactError(str(exc)) from None
+        return 0
+    config = load_tts_config(args.config) if args.config else TTSConfig()
+    renderer = PromptRenderer(config)
+    try:
+        if args.action == "check":
+            renderer.check()
+            for lang, voice in config.voices.items():
+                console.print(f"{lang}: {voice.engine} {voice.voice or voice.model}: ok")
+            for flow, flow_voices in config.flows.items():
+                for lang, voice in flow_voices.items():
+                    console.print(f"{flow}/{lang}: {voice.engine} {voice.voice or voice.model}: ok")
+            stats = renderer.cache_stats()
+            console.print(f"cache {config.cache_dir}: {stats.entries} renders, {stats.bytes / 1e6:.1f} MB")
+            return 0
+        if args.flow:
+            renderer = renderer.for_flow(args.flow)
+        pcm = asyncio.run(renderer.render(Prompt(args.text, args.language)))
+        if args.out.suffix.lower() == ".wav":
+            with wave.open(str(args.out), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(8000)
+                out.writeframes(pcm)
+        else:
+            from audio.convert import encode
+
+            args.out.write_bytes(encode(pcm, args.format))
+        console.print(f"{args.out}: {len(pcm) / 16000:.2f} s at 8 kHz")
+        return 0
+    finally:
+        renderer.close()
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "campaign": cmd_campaign,
@@ -483,6 +549,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dialer": cmd_dialer,
     "demo": cmd_demo,
     "simulate": cmd_simulate,
+    "tts": cmd_tts,
 }
 
 if __name__ == "__main__":

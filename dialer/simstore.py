@@ -96,7 +96,7 @@ class SimulationStore:
         self._seq = 0
         # debtor id -> [debtor, state, status, owner, open attempt id]
         self._debtors: dict[str, list[Any]] = {}
-        self._claimed: set[str] = set()
+        self._claimed: dict[str, float] = {}          # debtor id -> claim instant
         self._open: dict[str, AttemptRecord] = {}
         self.records: list[AttemptRecord] = []            # every attempt, in the order begun
         self._stats: dict[str, int] = {}
@@ -153,7 +153,7 @@ class SimulationStore:
             self._next_debtor += 1
             state = DebtorState()
             self._debtors[debtor.debtor_id] = [debtor, state, DebtorStatus.CLAIMED, self.owner, ""]
-            self._claimed.add(debtor.debtor_id)
+            self._claimed[debtor.debtor_id] = now
             claims.append(Claim(debtor, DebtorState(), now))
         return claims
 
@@ -164,7 +164,7 @@ class SimulationStore:
     async def reschedule(self, campaign: str, debtor_id: str, due: float | None,
                          status: DebtorStatus = DebtorStatus.SCHEDULED) -> None:
         self._check(campaign)
-        self._claimed.discard(debtor_id)
+        self._claimed.pop(debtor_id, None)
         row = self._debtors.get(debtor_id)
         if row is None:
             return
@@ -205,7 +205,7 @@ class SimulationStore:
         record.answered_at = _float(fields.get("answered_at"))
         record.connected_at = _float(fields.get("connected_at"))
         record.ended_at = _float(fields.get("ended_at"))
-        self._claimed.discard(debtor_id)
+        self._claimed.pop(debtor_id, None)
         row = self._debtors.get(debtor_id)
         if row is not None:
             row[1], row[2], row[3], row[4] = state, status, "", ""
@@ -223,11 +223,13 @@ class SimulationStore:
         return True
 
     # -- crash recovery (one process, nothing to recover; answered honestly all the same) -------
-    async def orphan_candidates(self, campaign: str, mine: set[str], my_debtors: set[str]
+    async def orphan_candidates(self, campaign: str, mine: set[str], my_debtors: set[str], *,
+                                now: float, own_claim_grace_s: float = 60.0, slice_size: int = 2000,
                                 ) -> tuple[list[str], list[str]]:
         self._check(campaign)
-        return ([a for a in self._open if a not in mine],
-                [d for d in self._claimed if d not in my_debtors])
+        stranded = [d for d, at in self._claimed.items()
+                    if at < now - own_claim_grace_s and not self._debtors[d][4] and d not in my_debtors]
+        return [a for a in self._open if a not in mine], stranded
 
     async def attempts(self, campaign: str, attempt_ids: Sequence[str]) -> list[dict[str, str]]:
         self._check(campaign)

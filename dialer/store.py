@@ -226,6 +226,39 @@ return 1
 """
 
 
+_ORPHANS_LUA = """
+-- Which open attempts or claimed debtors might a dead dialer have left behind? Filtered here, in
+-- Redis, one slice of a sorted set per call: shipping every id to Python and parsing it cost 100+
+-- ms of the pacing loop per search at thousands of calls (docs/benchmarks.md), and one script over
+-- everything would block Redis as long. Usually the answer is empty.
+-- KEYS[1]: cp:{c}:open or cp:{c}:claimed
+-- ARGV: 'open'|'claimed', attempt prefix, debtor prefix, this process's owner id, heartbeat prefix,
+--       first rank, last rank, claims of this process older than this instant (score) count too
+local kind, me, alive, out = ARGV[1], ARGV[4], {}, {}
+local function is_alive(owner)
+  if owner == me then return true end
+  if alive[owner] == nil then alive[owner] = redis.call('EXISTS', ARGV[5] .. owner) == 1 end
+  return alive[owner]
+end
+local slice = redis.call('ZRANGE', KEYS[1], ARGV[6], ARGV[7], 'WITHSCORES')
+for i = 1, #slice, 2 do
+  local id, score = slice[i], tonumber(slice[i + 1])
+  if kind == 'open' then
+    if not is_alive(redis.call('HGET', ARGV[2] .. id, 'owner') or '') then out[#out + 1] = id end
+  else
+    local row = redis.call('HMGET', ARGV[3] .. id, 'owner', 'attempt')
+    local owner, attempt = row[1] or '', row[2] or ''
+    -- A claim that never got its attempt: a dead dialer's, or ours when a Redis outage cut a launch
+    -- short (only after a grace period: a launch in progress is between its claim and its attempt).
+    if attempt == '' and ((owner == me and score < tonumber(ARGV[8])) or not is_alive(owner)) then
+      out[#out + 1] = id
+    end
+  end
+end
+return {#slice / 2, out}
+"""
+
+
 class Keys:
     """Key names for one campaign (see the module docstring)."""
 
@@ -273,6 +306,7 @@ class Store:
         self._upsert = client.register_script(_UPSERT_LUA)
         self._finish = client.register_script(_FINISH_LUA)
         self._begin = client.register_script(_BEGIN_LUA)
+        self._orphans = client.register_script(_ORPHANS_LUA)
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -485,16 +519,29 @@ class Store:
 
     # -- crash recovery -----------------------------------------------------------------------
     @_redis_errors
-    async def orphan_candidates(self, campaign: str, mine: set[str], my_debtors: set[str]
+    async def orphan_candidates(self, campaign: str, mine: set[str], my_debtors: set[str], *,
+                                now: float, own_claim_grace_s: float = 60.0, slice_size: int = 2000,
                                 ) -> tuple[list[str], list[str]]:
-        """Open attempt ids and claimed debtor ids that this process does not hold (one round trip)."""
+        """Open attempts of dialers whose heartbeat expired, and claims that nobody is dialling.
+
+        Our own attempts never count; our own claims only once they are ``own_claim_grace_s`` old
+        without an attempt, and never those of ``my_debtors``. Redis filters one slice per round
+        trip, so other commands (the pacing loop's) get their turn in between.
+        """
         k = Keys(campaign)
-        async with self.r.pipeline(transaction=False) as pipe:
-            pipe.zrange(k.open, 0, -1)
-            pipe.zrange(k.claimed, 0, -1)
-            open_ids, claimed = await pipe.execute()
-        return ([a.decode() for a in open_ids if a.decode() not in mine],
-                [d.decode() for d in claimed if d.decode() not in my_debtors])
+        found: dict[str, list[str]] = {"open": [], "claimed": []}
+        for kind, key in (("open", k.open), ("claimed", k.claimed)):
+            first = 0
+            while True:
+                scanned, ids = await self._orphans(keys=[key], args=[
+                    kind, k.attempt_prefix, k.debtor_prefix, self.owner, "cp:proc:",
+                    first, first + slice_size - 1, repr(now - own_claim_grace_s)])
+                found[kind] += [i.decode() for i in ids]
+                if scanned < slice_size:
+                    break
+                first += slice_size
+        return ([a for a in found["open"] if a not in mine],
+                [d for d in found["claimed"] if d not in my_debtors])
 
     @_redis_errors
     async def attempts(self, campaign: str, attempt_ids: Sequence[str]) -> list[dict[str, str]]:

@@ -231,3 +231,38 @@ def test_debtors_are_called_only_inside_their_calling_window(redis_url: str) -> 
         assert dt.time(10, 0) <= local.time() < dt.time(11, 0), local
         days.add(local.date())
     assert days == {dt.date(2026, 11, 24), dt.date(2026, 11, 25)}   # Tuesday and Wednesday, not at night
+
+
+def test_high_call_rates_get_shorter_ticks_so_no_tick_launches_a_big_burst() -> None:
+    from dialer.engine import tick_for
+
+    def cfg(cps: int) -> CampaignConfig:
+        return parse_campaign(campaign().replace("calls_per_second: 50", f"calls_per_second: {cps}"), "t")
+
+    assert tick_for(cfg(5)) == 0.5                    # ordinary campaigns keep the 0.5 s tick
+    assert tick_for(cfg(100)) == 0.25
+    assert tick_for(cfg(250)) == 0.1                  # 25 launches per tick at most
+    assert tick_for(cfg(1000)) == 0.1                 # never busier than ten ticks a second
+
+
+def test_quiet_gc_mode_runs_a_campaign_and_gives_the_collector_back(redis_url: str) -> None:
+    """The dialer process manages the collector itself while it runs; whoever embeds it gets it back."""
+    import gc
+
+    async def body(store: Store) -> tuple[dict[str, int], bool, int]:
+        cfg = await load(store, campaign("ratio", ratio=2.0), 100)
+        net = network(agents=3, answer=0.5, talk=30)
+        await net.start()
+        engine = CampaignEngine(store, net, cfg, clock=Clock(START), gc_mode="young")
+        seen: list[bool] = []
+        engine.on_tick = lambda e: seen.append(gc.isenabled())
+        await engine.run(until_epoch=START + 600)
+        return await store.stats(cfg.name), any(seen), gc.get_freeze_count()
+
+    stats, enabled_during_run, frozen_after = simulate(redis_url, body)
+    assert stats["attempts"] > 20 and sum(v for k, v in stats.items() if k.startswith("outcome:")) == \
+        stats["attempts"]
+    assert not enabled_during_run                     # no automatic (full) collections mid-campaign
+    assert gc.isenabled() and frozen_after == 0
+    with pytest.raises(ValueError, match="gc_mode"):
+        CampaignEngine(None, None, parse_campaign(campaign(), "t"), gc_mode="off")  # type: ignore[arg-type]

@@ -311,8 +311,11 @@ def test_simulation_store_keeps_the_store_contract() -> None:
         ids = await store.begin_attempts("c", starts)
         assert ids == ["c-1", "c-2"]
         await store.reschedule("c", claims[2].debtor.debtor_id, None, DebtorStatus.EXHAUSTED)
-        open_ids, claimed = await store.orphan_candidates("c", {"c-1"}, set())
-        assert open_ids == ["c-2"] and sorted(claimed) == sorted(d.debtor.debtor_id for d in claims[:2])
+        [stranded] = await store.claim("c", 1, 100.0)      # claimed, never dialled
+        open_ids, claimed = await store.orphan_candidates("c", {"c-1"}, set(), now=120.0)
+        assert open_ids == ["c-2"] and claimed == []        # too young: a launch may be in progress
+        open_ids, claimed = await store.orphan_candidates("c", {"c-1"}, set(), now=200.0)
+        assert open_ids == ["c-2"] and claimed == [stranded.debtor.debtor_id]
         rows = await store.attempts("c", ["c-2"])
         assert rows[0]["state"] == "open" and rows[0]["debtor_id"] == claims[1].debtor.debtor_id
         fields = {"answered_at": 110.0, "ended_at": 112.0}

@@ -86,6 +86,37 @@ async def test_an_attempt_is_open_from_before_the_call_until_finished_exactly_on
     assert rows[0]["outcome"] == "abandoned" and rows[0]["state"] == "closed"
 
 
+async def test_only_a_dead_dialers_attempts_and_undialled_claims_are_orphans(
+        store: Store, redis_url: str) -> None:
+    await seed(store, 5)
+    alive = await Store.open(redis_url, owner="alive-dialer")
+    dead = await Store.open(redis_url, owner="dead-dialer")
+    try:
+        await alive.heartbeat()
+        await dead.heartbeat()
+        mine = await store.claim("c", 1, now=100.0)
+        alive_claims = await alive.claim("c", 1, now=100.0)
+        dead_claims = await dead.claim("c", 2, now=100.0)
+        [own_aid] = await store.begin_attempts("c", [AttemptStart(mine[0], "+31600000000", 100.0)])
+        await alive.begin_attempts("c", [AttemptStart(alive_claims[0], "+31600000001", 100.0)])
+        [dead_aid] = await dead.begin_attempts("c", [AttemptStart(dead_claims[0], "+31600000002", 100.0)])
+        stranded = dead_claims[1].debtor.debtor_id          # claimed, never dialled
+        undialled_own = (await store.claim("c", 1, now=100.0))[0].debtor.debtor_id
+        me = ({own_aid}, {mine[0].debtor.debtor_id})
+        # Just claimed: our launch may still be writing its attempt. A minute later it is stranded.
+        assert await store.orphan_candidates("c", *me, now=110.0) == ([], [])
+        assert await store.orphan_candidates("c", *me, now=161.0) == ([], [undialled_own])
+        await dead.r.delete("cp:proc:dead-dialer")            # as if its heartbeat expired
+        open_ids, claimed = await store.orphan_candidates("c", *me, now=110.0, slice_size=2)
+        assert open_ids == [dead_aid] and claimed == [stranded]   # a dead dialer's claims at once
+        # A debtor being dialled by this process right now is never handed back.
+        assert await store.orphan_candidates("c", set(), {undialled_own}, now=161.0) == (
+            [dead_aid], [stranded])
+    finally:
+        await alive.close()
+        await dead.close()
+
+
 async def test_unreachable_redis_is_one_clear_error() -> None:
     with pytest.raises(StoreUnavailable) as err:
         await Store.open("redis://127.0.0.1:1/0")

@@ -66,7 +66,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 from dialer.campaign import CampaignConfig, parse_campaign
-from dialer.engine import CampaignEngine, Clock
+from dialer.engine import CampaignEngine, Clock, tick_for
 from dialer.model import Debtor
 from dialer.redis_server import EmbeddedRedis, ensure_running, kill
 from dialer.scheduling import first_due, priority_score
@@ -171,7 +171,6 @@ class Recorder:
     phases: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)  # (t, wall, cpu)
     exited: asyncio.Event = field(default_factory=asyncio.Event)
     exited_at: float | None = None
-    young_collected: int = 0
     split_ticks: bool = False
     _wake: float | None = None
     _wake_cpu: float = 0.0
@@ -187,8 +186,6 @@ class Recorder:
         self._wake, self._scheduled, self._wake_cpu = now, scheduled, time.thread_time()
 
     def tick_done(self, engine: CampaignEngine, network: SimulatedNetwork) -> None:
-        if self.gc_mode == "young":        # experiment: young generations only, counted in the tick
-            self.young_collected += gc.collect(1)
         now = time.perf_counter()
         attempts = engine.counters.attempts
         launched = attempts - self._last_attempts
@@ -385,7 +382,7 @@ async def bench(args: argparse.Namespace, server: EmbeddedRedis, rec: Recorder) 
         network = build_network(args, rec)
         await network.start()
         engine_cls = timed_engine_class(rec)
-        engine = engine_cls(store, network, cfg, clock=Clock(), tick_s=args.tick,
+        engine = engine_cls(store, network, cfg, clock=Clock(), tick_s=args.tick, gc_mode=args.gc,
                             reconcile_every_s=args.reconcile_every,
                             on_tick=lambda e: rec.tick_done(e, network))
         stop_probe = asyncio.Event()
@@ -394,11 +391,6 @@ async def bench(args: argparse.Namespace, server: EmbeddedRedis, rec: Recorder) 
         rec.started = time.perf_counter()
         rec.warm_at = rec.started + args.warmup
         rec.end_at = rec.started + args.seconds
-        if args.gc != "default":           # experiments, see --gc
-            gc.collect()
-            gc.freeze()
-            if args.gc == "young":
-                gc.disable()
         rec.mark("start", engine)
         run = asyncio.create_task(engine.run(until_epoch=time.time() + args.seconds))
         exited = asyncio.create_task(rec.exited.wait())
@@ -511,7 +503,6 @@ def summarise(args: argparse.Namespace, rec: Recorder, run: dict[str, Any]) -> d
         },
         "store_warnings": len(rec.warnings),
         "store_warnings_in_window": sum(1 for t in rec.warnings if warm.t <= t <= end.t),
-        "gc_young_mode_collected": rec.young_collected,
         "tick_phases_ms": {
             name: {"n": len(rows), "wall": ms([w * 1000 for _, w, _ in rows]),
                    "cpu": ms([c * 1000 for _, _, c in rows])}
@@ -640,7 +631,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--answer", type=float, default=0.5, help="answer probability (default 0.5)")
     p.add_argument("--ring-min", type=float, default=5.0, help="ring time of answered calls, from (s)")
     p.add_argument("--ring-max", type=float, default=10.0, help="ring time of answered calls, to (s)")
-    p.add_argument("--tick", type=float, default=0.5, help="engine tick_s (default 0.5, the engine's)")
+    p.add_argument("--tick", type=float, default=None,
+                   help="engine tick_s (default: the engine's, 0.5 s or shorter for high calls/s)")
     p.add_argument("--debtors", type=int, default=None,
                    help="debtors to import (default: enough for the run, cps x seconds + 10%%)")
     p.add_argument("--seed", type=int, default=1)
@@ -648,10 +640,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds allowed to end the calls in flight after the run (default 120)")
     p.add_argument("--reconcile-every", type=float, default=None,
                    help="engine reconcile_every_s (default: the engine's, half the heartbeat TTL)")
-    p.add_argument("--gc", choices=("default", "freeze", "young"), default="default",
-                   help="experiment with the garbage collector (not what the engine does today): "
-                        "freeze = gc.freeze() once set up; young = that, automatic collection off and "
-                        "only the young generations collected after each tick")
+    p.add_argument("--gc", choices=("default", "young"), default="young",
+                   help="the engine's gc_mode: young (what `callpact dialer` runs: setup frozen, young "
+                        "generations collected between ticks, a full collection every 10 min) or "
+                        "default (Python's automatic collection)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--profile", type=Path, default=None,
@@ -663,7 +655,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--cps must be in (0, 1000]")
     if not 1 <= args.seconds <= 3600:
         p.error("--seconds must be 1..3600")
-    if not 0 < args.tick <= 5:
+    if args.tick is not None and not 0 < args.tick <= 5:
         p.error("--tick must be in (0, 5]")
     if not 0 <= args.answer <= 1:
         p.error("--answer must be between 0 and 1")
@@ -683,6 +675,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.tick is None:
+        args.tick = tick_for(parse_campaign(campaign_text(args), "benchmark campaign"))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     rec = Recorder(tick_s=args.tick, gc_mode=args.gc)
     counter = _CountWarnings(rec)

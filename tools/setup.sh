@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 # One package a line (several features add theirs here).
 APT_PACKAGES=(
     redis-server
+    espeak-ng
+    flite
+    sox
     build-essential
     pkg-config
     dpkg-dev

@@ -1,0 +1,160 @@
+"""A content-addressed render cache on disk: the same words in the same voice are synthesised once.
+
+The key is a SHA-256 over everything that changes the sound: engine, voice and its
+options, engine version, the normalised text, sample rate, format and loudness target.
+A new espeak-ng release or another piper model therefore misses instead of replaying
+stale audio. Files are written to a temporary name and renamed into place, so a crash
+or a concurrent writer (two workers, two dialer processes sharing the directory) never
+leaves half a prompt for a caller to hear. ``max_bytes`` bounds the directory; the
+least recently used entries go first (a hit refreshes the file's modification time);
+:meth:`RenderCache.prune` removes entries unused for ``max_age_s``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from audio.tts import TTSError
+
+_SUFFIX = ".audio"
+
+
+@dataclass(frozen=True)
+class RenderKey:
+    engine_key: str          # Engine.key(): engine, voice, options, version
+    text: str                # the normalised text that was spoken
+    sample_rate: int
+    fmt: str                 # pcm16, ulaw, alaw
+    level_dbfs: float | None
+
+    def digest(self) -> str:
+        fields = [self.engine_key, self.text, self.sample_rate, self.fmt, self.level_dbfs]
+        return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    entries: int
+    bytes: int
+    hits: int
+    misses: int
+    evictions: int
+
+    @property
+    def hit_rate(self) -> float:
+        asked = self.hits + self.misses
+        return self.hits / asked if asked else 0.0
+
+
+class RenderCache:
+    """Rendered audio by :class:`RenderKey`, one file per entry under ``directory``."""
+
+    def __init__(self, directory: str | Path, *, max_bytes: int | None = None,
+                 max_age_s: float | None = None) -> None:
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+        self._lock = threading.Lock()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TTSError(f"cannot create the TTS cache directory {self.directory}: {exc.strerror}") \
+                from None
+
+    def _path(self, key: RenderKey) -> Path:
+        digest = key.digest()
+        return self.directory / digest[:2] / f"{digest}{_SUFFIX}"
+
+    def get(self, key: RenderKey) -> bytes | None:
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            with self._lock:
+                self.misses += 1
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)                          # recently used: evicted last
+        with self._lock:
+            self.hits += 1
+        return data
+
+    def put(self, key: RenderKey, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        if self.max_bytes is not None:
+            self._evict(keep=path)
+
+    def __contains__(self, key: RenderKey) -> bool:
+        return self._path(key).is_file()
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        found = []
+        for path in self.directory.glob(f"??/*{_SUFFIX}"):
+            if path.name.startswith(".tmp-"):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue                            # evicted by someone else meanwhile
+            found.append((stat.st_mtime, stat.st_size, path))
+        return found
+
+    def _evict(self, keep: Path) -> None:
+        entries = sorted(self._entries())           # oldest first
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in entries:
+            if total <= (self.max_bytes or 0):
+                break
+            if path == keep:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            with self._lock:
+                self.evictions += 1
+
+    def prune(self, now: float | None = None) -> int:
+        """Remove entries not used for ``max_age_s`` (renders of debtors' names and amounts are
+        personal data and must not be kept indefinitely); returns how many were removed."""
+        if self.max_age_s is None:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.max_age_s
+        removed = 0
+        for mtime, _, path in self._entries():
+            if mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for stale in self.directory.glob(f"??/.tmp-*{_SUFFIX}"):  # left by a crash mid-write
+            try:
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass
+        with self._lock:
+            self.evictions += removed
+        return removed
+
+    def stats(self) -> CacheStats:
+        entries = self._entries()
+        with self._lock:
+            return CacheStats(entries=len(entries), bytes=sum(size for _, size, _ in entries),
+                              hits=self.hits, misses=self.misses, evictions=self.evictions)
