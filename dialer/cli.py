@@ -435,14 +435,22 @@ async def _asterisk_backend(path: Path | None) -> Any:
 
     if path is None:
         raise ConfigError("--backend asterisk needs --backend-config FILE.yaml (with a 'backend:' section)")
+    from audio.prompts import PromptRenderer
+    from audio.tts_config import TTSConfig, tts_config_from_section
+    from dialer.yamlconf import Section
+
     data = load_yaml(path)
     section = data.get("backend") if isinstance(data, dict) else None
     if not isinstance(section, dict):
         raise ConfigError("no 'backend:' section", where=str(path))
+    # Text prompts are rendered by the TTS configuration in the same file (a `tts:` section), if any.
+    document = Section(data, str(path))
+    tts = tts_config_from_section(document.section("tts"), path.parent) if "tts" in data else TTSConfig()
     try:
-        telephony = AsteriskTelephony(settings_from_mapping(section, "backend", env=os.environ))
+        settings = settings_from_mapping(section, "backend", env=os.environ)
     except ValueError as exc:
         raise ConfigError(str(exc), where=str(path)) from None
+    telephony = AsteriskTelephony(settings, render=PromptRenderer(tts).render)
     try:
         await telephony.start()
     except OriginateError as exc:

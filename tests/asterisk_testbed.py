@@ -21,7 +21,7 @@ TESTBED = ROOT / "tools" / "asterisk-testbed"
 SIPP_DIR = Path(__file__).parent / "fixtures" / "asterisk" / "sipp"
 
 
-def testbed(command: str, where: Path) -> dict:
+def run_testbed(command: str, where: Path) -> dict:
     proc = subprocess.run([str(TESTBED), command, "--dir", str(where)], capture_output=True, text=True,
                           timeout=1800)
     if proc.returncode != 0:
@@ -35,10 +35,10 @@ def asterisk() -> Iterator[dict]:
     if shutil.which("sipp") is None:
         pytest.fail("sipp is not installed (Debian package sip-tester): run `make setup`")
     where = Path(tempfile.mkdtemp(prefix="callpact-asterisk-"))
-    state = testbed("start", where)
+    state = run_testbed("start", where)
     state["dir_path"] = where
     yield state
-    testbed("stop", where)
+    run_testbed("stop", where)
     shutil.rmtree(where, ignore_errors=True)
 
 
@@ -73,14 +73,25 @@ class Sipp:
         if remote:
             args.append(remote)
         self.args = args
+        self.port = port
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> Sipp:
         self.proc = await asyncio.create_subprocess_exec(
             *self.args, cwd=SIPP_DIR, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        await asyncio.sleep(0.3)            # let it bind before Asterisk sends to it
-        return self
+        # Asterisk must not send before sipp listens (an early INVITE fails the call): wait for the bind.
+        for _ in range(200):
+            if self.proc.returncode is not None:
+                break
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", self.port))
+                except OSError:
+                    return self
+            await asyncio.sleep(0.05)
+        stderr = (await self.proc.stderr.read()).decode(errors="replace") if self.proc.stderr else ""
+        raise RuntimeError(f"sipp {self.args[2]} did not start listening on {self.port}: {stderr[-500:]}")
 
     async def wait(self, timeout_s: float = 45) -> int:
         assert self.proc is not None

@@ -24,8 +24,10 @@ LOGIN_FAIL = next(c for _, c in ami_chunks("a2_login_fail") if "Authentication f
 class FakeAmi:
     """Speaks just enough AMI: banner, Login, Ping, and records every action it receives."""
 
-    def __init__(self, *, accept_login: bool = True, drop_after_login: int = 0) -> None:
+    def __init__(self, *, accept_login: bool = True, drop_after_login: int = 0,
+                 queue_originates: bool = False) -> None:
         self.accept_login = accept_login
+        self.queue_originates = queue_originates     # answer Originate as Asterisk does (Async: true)
         self.drop_after_login = drop_after_login     # close the first N connections right after login
         self.connections = 0
         self.actions: list[tuple[int, str]] = []
@@ -75,6 +77,18 @@ class FakeAmi:
                         return
                 elif name.lower() == "ping":
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n".encode())
+                elif name.lower() == "originate" and self.queue_originates:
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\n"
+                                 "Message: Originate successfully queued\r\n\r\n".encode())
+                elif name.lower() == "hangup" and self.queue_originates:
+                    channel = re.search(r"(?im)^Channel: ([^\r\n]*)", block)
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\n\r\n"
+                                 f"Event: Hangup\r\nUniqueid: {channel.group(1) if channel else ''}\r\n"
+                                 "Cause: 16\r\n\r\n".encode())
+                elif name.lower() == "queuestatus":
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n"
+                                 f"Event: QueueStatusComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n"
+                                 "ListItems: 0\r\n\r\n".encode())
                 # anything else (Originate...) gets no answer: the test decides what happens next
 
 

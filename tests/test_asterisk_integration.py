@@ -11,10 +11,13 @@ import struct
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from asterisk_testbed import Sipp, asterisk, free_udp_port, settings_for, testbed  # noqa: F401 - a fixture
+from asterisk_testbed import Sipp, asterisk, free_udp_port, run_testbed, settings_for  # noqa: F401 - a fixture
 
+from audio.prompts import PromptRenderer
+from audio.tts_config import TTSConfig
 from dialer.campaign import parse_campaign
 from dialer.engine import CampaignEngine
 from dialer.model import Debtor, Outcome
@@ -54,7 +57,20 @@ def request(attempt: str, ring_s: float = 20.0) -> OriginateRequest:
 
 
 async def next_event(events: AsyncIterator[CallEvent], timeout_s: float = 30) -> CallEvent:
-    return await asyncio.wait_for(events.__anext__(), timeout_s)
+    try:
+        return await asyncio.wait_for(events.__anext__(), timeout_s)
+    except StopAsyncIteration:
+        raise AssertionError("the call had already ended") from None
+
+
+async def until_answered(events: AsyncIterator[CallEvent]) -> CallEvent:
+    seen = []
+    while True:
+        event = await next_event(events)
+        seen.append(event)
+        if event.kind is CallEventKind.ANSWERED:
+            return event
+        assert event.kind is not CallEventKind.HANGUP, f"ended before an answer: {seen}"
 
 
 async def test_answered_call_hears_our_audio_and_we_get_its_dtmf(asterisk: dict,  # noqa: F811
@@ -95,11 +111,13 @@ async def test_unanswered_calls_end_with_the_right_cause(asterisk: dict, backend
     assert got[-1].cause is cause
 
 
+@pytest.mark.parametrize("amd", ["dialplan", "audio"])
 @pytest.mark.parametrize(("scenario", "by"), [("uas_machine", AnsweredBy.MACHINE),
                                               ("uas_human_hello", AnsweredBy.HUMAN)])
-async def test_dialplan_amd_tells_machine_from_person(asterisk: dict, scenario: str,  # noqa: F811
-                                                      by: AnsweredBy) -> None:
-    telephony = AsteriskTelephony(settings_for(asterisk, amd="dialplan"))
+async def test_amd_tells_machine_from_person(asterisk: dict, scenario: str, by: AnsweredBy,  # noqa: F811
+                                             amd: str) -> None:
+    """Asterisk's AMD() in the dialplan, or callpact's own on the AudioSocket stream."""
+    telephony = AsteriskTelephony(settings_for(asterisk, amd=amd))
     await telephony.start()
     sipp = await Sipp(scenario, port=asterisk["debtor_port"]).start()
     try:
@@ -129,8 +147,7 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
         before = backend.agents.snapshot()
         call = await backend.originate(request("it-queue"))
         events = call.events()
-        while (await next_event(events)).kind is not CallEventKind.ANSWERED:
-            pass
+        await until_answered(events)
         who = await call.connect_agent("agents", 15, {"debtor_id": "D-17", "campaign": "it"})
         during = backend.agents.snapshot()
         hangup = await next_event(events, 20)   # the agent hangs up after 4 s; the debtor follows
@@ -144,22 +161,42 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
 
 
 async def test_without_an_agent_the_call_comes_back_for_the_information_message(
-        asterisk: dict, backend: AsteriskTelephony) -> None:  # noqa: F811
+        asterisk: dict, tmp_path: Path) -> None:  # noqa: F811
+    renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path))          # espeak-ng, the default voice
+    telephony = AsteriskTelephony(settings_for(asterisk), render=renderer.render)
+    await telephony.start()
     debtor = await Sipp("uas_customer_wait", port=asterisk["debtor_port"]).start()
     try:
-        call = await backend.originate(request("it-abandon"))
+        call = await telephony.originate(request("it-abandon"))
         events = call.events()
-        while (await next_event(events)).kind is not CallEventKind.ANSWERED:
-            pass
+        await until_answered(events)
         who = await call.connect_agent("agents", 2, {"debtor_id": "D-18"})
-        played = await call.play(Prompt("U wordt teruggebeld", audio=tone(0.4)))
+        played = await call.play(Prompt("U wordt teruggebeld. Bel ons op nul twintig.", "nl"))
+        leg = call.media.leg if call.media else None
         await call.hangup()
         hangup = await next_event(events, 10)
     finally:
         await debtor.stop()
+        await telephony.close()
+        renderer.close()
     assert who is None
     assert played is not None and played.completed
+    assert leg is not None and leg.frames_out > 50          # over a second of speech went down the socket
     assert hangup.cause is HangupCause.LOCAL
+
+
+async def test_a_key_press_cuts_a_prompt_short(asterisk: dict, backend: AsteriskTelephony) -> None:  # noqa: F811
+    sipp = await Sipp("uas_human_dtmf", port=asterisk["debtor_port"]).start()
+    try:
+        call = await backend.originate(request("it-barge"))
+        events = call.events()
+        await until_answered(events)
+        result = await call.play(Prompt("lang", audio=tone(10.0)), barge_in=True)
+        await call.hangup()
+    finally:
+        await sipp.stop()
+    assert result is not None and not result.completed
+    assert (result.barge_in, result.digits) == ("dtmf", "5")
 
 
 async def test_a_callback_reaches_the_inbound_handler_with_who_called(asterisk: dict,  # noqa: F811
@@ -194,10 +231,9 @@ async def test_asterisk_restart_ends_live_calls_once_and_dialling_resumes(asteri
         for i in range(2):
             call = await backend.originate(request(f"it-restart-{i}"))
             events = call.events()
-            while (await next_event(events)).kind is not CallEventKind.ANSWERED:
-                pass
+            await until_answered(events)
             calls.append((call, events))
-        await asyncio.to_thread(testbed, "restart", asterisk["dir_path"])
+        await asyncio.to_thread(run_testbed, "restart", asterisk["dir_path"])
         hangups = [await next_event(events, 20) for _call, events in calls]
         server = next(iter(backend.servers.values()))
         for _ in range(200):
@@ -252,7 +288,7 @@ async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(
     try:
         while engine.counters.finished < 2:
             await asyncio.sleep(0.1)
-        await asyncio.to_thread(testbed, "restart", asterisk["dir_path"])
+        await asyncio.to_thread(run_testbed, "restart", asterisk["dir_path"])
         restarted_at = time.time()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -38,7 +38,7 @@ def test_two_servers_behind_one_campaign_with_the_secret_from_the_environment() 
     ({"servers": [{"name": "a", "secret_env": "NOPE"}]}, "NOPE is not set"),
     ({"servers": [{"name": "a", "secret": "s", "dial": "PJSIP/trunk"}]}, "dial: must contain"),
     ({"servers": [{"name": "a", "secret": "s"}, {"name": "a", "secret": "t"}]}, "names must be unique"),
-    ({"amd": "maybe"}, "amd: must be 'none' or 'dialplan'"),
+    ({"amd": "maybe"}, "amd: must be 'none', 'dialplan' or 'audio'"),
     ({"pacing": 3}, r"unknown key\(s\) pacing"),
 ])
 def test_bad_settings_are_one_line_errors_naming_the_key(change: dict, message: str) -> None:

@@ -24,20 +24,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from audio.asr import Recognizer
+from audio.session import MediaSession, Render, SessionParams
 from dialer.phones import normalise_number
 from dialer.privacy import mask_number
 from sip.asterisk.agents import QueueAgents, merge_snapshots
 from sip.asterisk.ami import AmiConnection, AmiError
 from sip.asterisk.audiosocket import AudioSocketServer, AudioSocketSession
 from sip.asterisk.events import CallTracker, Notice, NoticeKind
-from sip.media import FRAME_MS
 from sip.telephony import (
     AgentDesk,
     AgentSnapshot,
     Call,
     CallEvent,
     CallEventKind,
+    Grammar,
     HangupCause,
+    Heard,
+    HeardKind,
     Inbound,
     OriginateError,
     OriginateRequest,
@@ -71,7 +75,8 @@ class AsteriskSettings:
     servers: tuple[AsteriskServer, ...]
     outbound_context: str = "callpact-outbound"
     agent_context: str = "callpact-agents"
-    #: "dialplan": Asterisk's AMD() decides human/machine before the answer is reported; "none".
+    #: Who tells a person from a machine before the answer is reported: "dialplan" (Asterisk's AMD()),
+    #: "audio" (callpact's own AMD on the AudioSocket stream), or "none" (every answer is a person).
     amd: str = "none"
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 0
@@ -136,19 +141,24 @@ def _clean(value: str) -> str:
 
 
 class AsteriskCall(Call):
-    """One call through Asterisk: control over its server's AMI, audio over its AudioSocket session."""
+    """One call through Asterisk: control over its server's AMI, audio over its AudioSocket session.
+
+    The audio side (prompts with barge-in, keypad and voice answers, AMD, the voicemail beep) is
+    :class:`audio.session.MediaSession` over the session's MediaLeg, as for every real backend.
+    AudioSocket delivers keypad digits out of band (0x03, from RFC 4733), so in-band detection is off.
+    """
 
     def __init__(self, backend: AsteriskTelephony, server: _ServerState, channel_id: str,
-                 request: OriginateRequest, inbound: Inbound | None = None) -> None:
+                 request: OriginateRequest, inbound: Inbound | None = None, media_uuid: str = "") -> None:
         super().__init__(request, inbound)
         self.backend = backend
         self.server = server
         self.channel_id = channel_id
+        self.media_uuid = media_uuid or channel_id
         self.session: AudioSocketSession | None = None
+        self.media: MediaSession | None = None
         self._media_ready = asyncio.Event()
         self._notices: asyncio.Queue[Notice] = asyncio.Queue()
-        self._digits = ""
-        self._digit_event = asyncio.Event()
         self._transferring = False
         self._local_hangup = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -158,7 +168,6 @@ class AsteriskCall(Call):
         if notice.kind is NoticeKind.CALL_EVENT and notice.event is not None:
             self._emit(notice.event)
             if notice.event.kind is CallEventKind.HANGUP:
-                self._digit_event.set()
                 self._media_ready.set()
                 self._notices.put_nowait(notice)
                 self.backend._call_ended(self)
@@ -168,27 +177,35 @@ class AsteriskCall(Call):
     def attach_media(self, session: AudioSocketSession) -> None:
         self.session = session
         session.rename(self.attempt_id)
-        self._media_ready.set()
-        self._spawn(self._pump_dtmf(session))
-        session.ended.add_done_callback(lambda _f: self._spawn(self._media_ended(session)))
+        media = MediaSession(session.leg, self.backend.render, self.backend.recognizers,
+                             SessionParams(inband_dtmf=False))
+        self.media = media
+        self._spawn(self._start_media(media))
+        session.ended.add_done_callback(lambda _f: self._spawn(self._media_ended(session, media)))
+
+    async def _start_media(self, media: MediaSession) -> None:
+        await media.start()
+        if self.media is media:
+            self._media_ready.set()
+        tracked = self.server.tracker.calls.get(self.channel_id)
+        if self.backend.settings.amd == "audio" and tracked is not None and not tracked.answered:
+            result = await media.detect_machine()
+            status = "MACHINE" if result.is_machine else "HUMAN"
+            self.backend._feed(self.server, {"Event": "UserEvent", "UserEvent": "AmdResult",
+                                             "Uniqueid": self.channel_id, "AmdStatus": status,
+                                             "AmdCause": result.cause})
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _pump_dtmf(self, session: AudioSocketSession) -> None:
-        while True:
-            digit = await session.leg.read_dtmf()
-            if digit is None:
-                return
-            self._digits += digit
-            self._digit_event.set()
-
-    async def _media_ended(self, session: AudioSocketSession) -> None:
+    async def _media_ended(self, session: AudioSocketSession, media: MediaSession) -> None:
         """A dropped AudioSocket is a hangup, unless the call is being moved to the queue."""
+        await media.close()
         if self.session is session:
             self.session = None
+            self.media = None
             self._media_ready.clear()
         if self._transferring or self.ended:
             return
@@ -201,53 +218,41 @@ class AsteriskCall(Call):
                 CallEventKind.HANGUP, asyncio.get_running_loop().time(), cause=cause,
                 detail=f"media {reason}")))
 
-    async def _media(self) -> AudioSocketSession | None:
-        if self.session is None and not self.ended:
+    async def _media(self) -> MediaSession | None:
+        if self.media is None and not self.ended:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._media_ready.wait(), self.backend.settings.media_timeout_s)
-        return None if self.ended else self.session
+        return None if self.ended else self.media
 
-    # -- the Call interface --------------------------------------------------------------------
+    # -- the Call interface: audio -------------------------------------------------------------
     async def play(self, prompt: Prompt, *, barge_in: bool = False) -> PlayResult | None:
-        session = await self._media()
-        if session is None:
+        media = await self._media()
+        if media is None:
             return PlayResult(completed=False)
-        if prompt.audio is None:
-            # Rendering text is audio/prompts.py's job (another branch); without audio nothing is heard.
-            log.warning("call %s: prompt without rendered audio; nothing played", self.attempt_id)
+        if prompt.audio is None and self.backend.render is None:
+            log.warning("call %s: a text prompt but no prompt renderer; nothing played", self.attempt_id)
             return PlayResult(completed=True)
-        leg = session.leg
-        digits_before = len(self._digits)
-        leg.send(prompt.audio)
-        while leg.queued_ms > 0 and not leg.closed and not self.ended:
-            if barge_in and len(self._digits) > digits_before:
-                leg.flush()
-                new = self._digits[digits_before:]
-                self._digits = self._digits[:digits_before]
-                return PlayResult(completed=False, barge_in="dtmf", digits=new)
-            await asyncio.sleep(FRAME_MS / 1000)
-        if leg.closed or self.ended:
-            return PlayResult(completed=False)
-        return PlayResult(completed=True)
+        return await media.play(prompt, barge_in=barge_in)
+
+    async def listen(self, *, grammar: Grammar | None = None, language: str = "nl",
+                     max_digits: int = 1, timeout_s: float = 5.0, terminator: str | None = "#",
+                     initial_digits: str = "") -> Heard:
+        media = await self._media()
+        if media is None:
+            return Heard(HeardKind.HANGUP if self.ended else HeardKind.NO_INPUT, digits=initial_digits)
+        return await media.listen(grammar=grammar, language=language, max_digits=max_digits,
+                                  timeout_s=timeout_s, terminator=terminator, initial_digits=initial_digits)
 
     async def collect_dtmf(self, *, max_digits: int = 1, timeout_s: float = 5.0,
                            terminator: str | None = "#") -> str:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            if terminator and terminator in self._digits:
-                got, _, self._digits = self._digits.partition(terminator)
-                return got
-            if len(self._digits) >= max_digits:
-                got, self._digits = self._digits[:max_digits], self._digits[max_digits:]
-                return got
-            left = deadline - loop.time()
-            if left <= 0 or self.ended:
-                got, self._digits = self._digits, ""
-                return got
-            self._digit_event.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._digit_event.wait(), left)
+        media = await self._media()
+        if media is None:
+            return ""
+        return await media.collect_dtmf(max_digits=max_digits, timeout_s=timeout_s, terminator=terminator)
+
+    async def wait_for_beep(self, timeout_s: float = 10.0) -> bool:
+        media = await self._media()
+        return False if media is None else await media.wait_for_beep(timeout_s)
 
     async def connect_agent(self, queue: str, patience_s: float,
                             context: Mapping[str, str]) -> str | None:
@@ -323,10 +328,13 @@ class AsteriskCall(Call):
 class AsteriskTelephony(Telephony):
     """Drives one or more Asterisk servers; places each call on the least loaded server with room."""
 
-    def __init__(self, settings: AsteriskSettings) -> None:
+    def __init__(self, settings: AsteriskSettings, *, render: Render | None = None,
+                 recognizers: Mapping[str, Recognizer] | None = None) -> None:
         if not settings.servers:
             raise ValueError("the Asterisk backend needs at least one server")
         self.settings = settings
+        self.render = render                 # PromptRenderer.render: text prompts -> PCM
+        self.recognizers = dict(recognizers or {})
         self.audiosocket = AudioSocketServer(self._on_session, settings.audiosocket_host,
                                              settings.audiosocket_port)
         self.servers: dict[str, _ServerState] = {}
@@ -361,10 +369,10 @@ class AsteriskTelephony(Telephony):
         self._ticker = asyncio.create_task(self._tick(), name="asterisk-ticker")
 
     async def close(self) -> None:
-        for state in self.servers.values():
-            for call in list(state.calls.values()):
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(call.hangup(), 6)
+        calls = [call for state in self.servers.values() for call in state.calls.values()]
+        if calls:
+            await asyncio.gather(*(asyncio.wait_for(call.hangup(), 6) for call in calls),
+                                 return_exceptions=True)
         if self._ticker is not None:
             self._ticker.cancel()
         for state in self.servers.values():
@@ -401,7 +409,7 @@ class AsteriskTelephony(Telephony):
         call = AsteriskCall(self, state, channel_id, request)
         action_id = f"orig-{channel_id}"
         state.tracker.expect(channel_id, action_id=action_id, attempt_id=request.attempt_id,
-                             amd=self.settings.amd == "dialplan")
+                             amd=self.settings.amd in ("dialplan", "audio"))
         state.calls[channel_id] = call
         self._by_media[channel_id] = call
         variables = {
@@ -441,17 +449,18 @@ class AsteriskTelephony(Telephony):
     def _drop(self, state: _ServerState, call: AsteriskCall) -> None:
         state.calls.pop(call.channel_id, None)
         state.tracker.forget(call.channel_id)
-        self._by_media.pop(call.channel_id, None)
+        self._by_media.pop(call.media_uuid, None)
 
     def _call_ended(self, call: AsteriskCall) -> None:
         self._drop(call.server, call)
 
     # -- AMI events -----------------------------------------------------------------------------
     def _on_message(self, state: _ServerState, msg: Any) -> None:
-        loop = asyncio.get_running_loop()
-        if state.agents.feed(msg, time.monotonic()):
-            pass
-        for notice in state.tracker.feed(msg, loop.time()):
+        state.agents.feed(msg, time.monotonic())
+        self._feed(state, msg)
+
+    def _feed(self, state: _ServerState, msg: Any) -> None:
+        for notice in state.tracker.feed(msg, asyncio.get_running_loop().time()):
             self._deliver(state, notice)
 
     def _deliver(self, state: _ServerState, notice: Notice) -> None:
@@ -480,7 +489,7 @@ class AsteriskTelephony(Telephony):
                           at=loop.time(), caller_name=fields.get("CallerName", ""))
         request = OriginateRequest(attempt_id=channel, number=caller, caller_id=inbound.dialled,
                                    ring_timeout_s=0.0)
-        call = AsteriskCall(self, state, channel, request, inbound)
+        call = AsteriskCall(self, state, channel, request, inbound, media_uuid=media_uuid)
         state.tracker.adopt(channel, up=True)
         state.calls[channel] = call
         self._by_media[media_uuid] = call
@@ -619,8 +628,8 @@ def settings_from_mapping(data: Mapping[str, Any], where: str = "backend",
     unknown = set(rest) - known
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if rest.get("amd", "none") not in ("none", "dialplan"):
-        raise ValueError(f"{where}.amd: must be 'none' or 'dialplan', not {rest.get('amd')!r}")
+    if rest.get("amd", "none") not in ("none", "dialplan", "audio"):
+        raise ValueError(f"{where}.amd: must be 'none', 'dialplan' or 'audio', not {rest.get('amd')!r}")
     if "queues" in rest:
         queues = rest["queues"]
         if isinstance(queues, str) or not isinstance(queues, Sequence):
