@@ -255,6 +255,33 @@ async def test_asterisk_restart_ends_live_calls_once_and_dialling_resumes(asteri
     assert got[-1].cause is HangupCause.BUSY
 
 
+async def test_an_ami_drop_keeps_a_live_call_which_is_found_again_by_the_resync(
+        asterisk: dict, backend: AsteriskTelephony, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    debtor = await Sipp("uas_customer_wait", port=asterisk["debtor_port"]).start()
+    server = next(iter(backend.servers.values()))
+    try:
+        call = await backend.originate(request("it-ami-drop"))
+        events = call.events()
+        await until_answered(events)
+        caplog.set_level("WARNING", logger="callpact.asterisk")
+        assert server.ami.manager is not None and server.ami.manager.protocol is not None
+        server.ami.manager.protocol.transport.abort()          # the AMI TCP path dies; Asterisk lives
+        for _ in range(200):
+            if server.ami.logins >= 2 and "resynchronised" in caplog.text:
+                break
+            await asyncio.sleep(0.1)
+        still_up = not call.ended
+        played = await call.play(Prompt("nog steeds hier", audio=tone(0.3)))
+        await call.hangup()
+        hangup = await next_event(events, 10)
+    finally:
+        await debtor.stop()
+    assert server.ami.logins >= 2
+    assert "1 of our calls still up" in caplog.text          # CoreShowChannels (write=reporting) found it
+    assert still_up and played is not None and played.completed
+    assert hangup.kind is CallEventKind.HANGUP and hangup.cause is HangupCause.LOCAL    # AMI events again
+
+
 CAMPAIGN = """
 name: it
 dial_mode: agentless
