@@ -158,3 +158,21 @@ async def test_an_unanswered_originate_fails_on_disconnect_and_is_never_sent_aga
     finally:
         await conn.close()
         await fake.close()
+
+
+async def test_debug_logging_never_shows_the_numbers_in_events(caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeAmi()
+    port = await fake.start()
+    got: list = []
+    conn = AmiConnection(host="127.0.0.1", port=port, username="u", secret="s", handler=got.append)
+    caplog.set_level("DEBUG")
+    try:
+        await conn.start(timeout_s=5)
+        fake.writers[0].write(b"Event: Newchannel\r\nChannel: PJSIP/trunk-00000001\r\n"
+                              b"CallerIDNum: +31612345678\r\nCallerIDName: Jan Jansen\r\nUniqueid: u1\r\n\r\n")
+        while not any(m.get("Event") == "Newchannel" for m in got):
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+        await fake.close()
+    assert "+31612345678" not in caplog.text and "Jan Jansen" not in caplog.text

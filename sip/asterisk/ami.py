@@ -30,6 +30,9 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 log = logging.getLogger("callpact.ami")
+# panoramisk logs every parsed message at DEBUG, phone numbers and names included: never below INFO.
+_wire_log = logging.getLogger("callpact.ami.wire")
+_wire_log.setLevel(logging.INFO)
 
 MessageHandler = Callable[[Message], None]
 
@@ -157,7 +160,7 @@ class AmiConnection:
         manager = _Manager(host=self.host, port=self.port, username=self._username, secret=self._secret,
                            events=self._events, loop=loop, protocol_factory=_Protocol,
                            ping_delay=10**7, ping_interval=10**7, reconnect_timeout=10**7,
-                           forgetable_actions=_ForgetAll(), log=log)
+                           forgetable_actions=_ForgetAll(), log=_wire_log)
         manager.owner = self
         manager.raw_hook = self._on_message  # type: ignore[attr-defined]
         self.manager = manager

@@ -534,6 +534,9 @@ class AsteriskTelephony(Telephony):
             state.agents.end_resync()
             if not again:
                 return
+            # Only calls placed before this point are judged (a call originated meanwhile may not be
+            # listed yet).
+            before = state.tracker.live_channel_ids()
             listed = await state.ami.collect({"Action": "CoreShowChannels"}, timeout_s=10)
         except AmiError as exc:
             log.error("AMI %s: resync failed: %s", state.config.name, exc)
@@ -543,7 +546,7 @@ class AsteriskTelephony(Telephony):
             if str(msg.get("Event", "")) == "CoreShowChannel":
                 up[str(msg.get("Uniqueid", ""))] = msg
         now = loop.time()
-        for channel_id in state.tracker.live_channel_ids():
+        for channel_id in before:
             msg = up.get(channel_id)
             call = state.calls.get(channel_id)
             if msg is not None:
