@@ -47,7 +47,7 @@ def settings_for(state: dict, **kw: object) -> AsteriskSettings:
                             username=state["ami_user"], secret=state["ami_secret"],
                             dial="PJSIP/{digits}@trunk", max_channels=10, calls_per_second=10)
     return AsteriskSettings(servers=(server,), audiosocket_port=state["audiosocket_port"],
-                            queues=("agents",), **kw)  # type: ignore[arg-type]
+                            queues=("collections",), **kw)  # type: ignore[arg-type]
 
 
 def free_udp_port() -> int:

@@ -169,7 +169,8 @@ async def test_debug_logging_never_shows_the_numbers_in_events(caplog: pytest.Lo
     try:
         await conn.start(timeout_s=5)
         fake.writers[0].write(b"Event: Newchannel\r\nChannel: PJSIP/trunk-00000001\r\n"
-                              b"CallerIDNum: +31612345678\r\nCallerIDName: Jan Jansen\r\nUniqueid: u1\r\n\r\n")
+                              b"CallerIDNum: +31612345678\r\nCallerIDName: Jan Jansen\r\n"
+                              b"Uniqueid: u1\r\n\r\n")
         while not any(m.get("Event") == "Newchannel" for m in got):
             await asyncio.sleep(0.01)
     finally:

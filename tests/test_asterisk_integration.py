@@ -148,7 +148,7 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
         call = await backend.originate(request("it-queue"))
         events = call.events()
         await until_answered(events)
-        who = await call.connect_agent("agents", 15, {"debtor_id": "D-17", "campaign": "it"})
+        who = await call.connect_agent("collections", 15, {"debtor_id": "D-17", "campaign": "it"})
         during = backend.agents.snapshot()
         hangup = await next_event(events, 20)   # the agent hangs up after 4 s; the debtor follows
     finally:
@@ -170,7 +170,7 @@ async def test_without_an_agent_the_call_comes_back_for_the_information_message(
         call = await telephony.originate(request("it-abandon"))
         events = call.events()
         await until_answered(events)
-        who = await call.connect_agent("agents", 2, {"debtor_id": "D-18"})
+        who = await call.connect_agent("collections", 2, {"debtor_id": "D-18"})
         played = await call.play(Prompt("U wordt teruggebeld. Bel ons op nul twintig.", "nl"))
         leg = call.media.leg if call.media else None
         await call.hangup()
