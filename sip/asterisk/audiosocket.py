@@ -232,15 +232,20 @@ class AudioSocketServer:
             self._server.close()
         for session in list(self.sessions.values()):
             await session.hangup()
-        for task in list(self._tasks):
-            task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=2)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=2)
+            for task in pending:
+                task.cancel()
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A handler cancelled at shutdown ends quietly (asyncio would log the CancelledError).
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._serve(reader, writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
