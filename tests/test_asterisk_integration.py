@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import math
 import struct
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -49,6 +50,19 @@ async def backend(asterisk: dict) -> AsyncIterator[AsteriskTelephony]:  # noqa: 
     await telephony.start()
     yield telephony
     await telephony.close()
+
+
+def agent_channel_variables(state: dict) -> str:
+    """The variables of the agent's channel, as Asterisk's CLI shows them."""
+    asterisk_bin = f"{state['prefix']}/sbin/asterisk"
+    conf = f"{state['dir']}/etc/asterisk.conf"
+    channels = subprocess.run([asterisk_bin, "-C", conf, "-rx", "core show channels concise"],
+                              capture_output=True, text=True, timeout=10).stdout
+    names = [line.split("!")[0] for line in channels.splitlines() if line.startswith("PJSIP/agent1")]
+    if not names:
+        return ""
+    return subprocess.run([asterisk_bin, "-C", conf, "-rx", f"core show channel {names[0]}"],
+                          capture_output=True, text=True, timeout=10).stdout
 
 
 def request(attempt: str, ring_s: float = 20.0) -> OriginateRequest:
@@ -150,6 +164,7 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
         await until_answered(events)
         who = await call.connect_agent("collections", 15, {"debtor_id": "D-17", "campaign": "it"})
         during = backend.agents.snapshot()
+        agent_vars = await asyncio.to_thread(agent_channel_variables, asterisk)
         hangup = await next_event(events, 20)   # the agent hangs up after 4 s; the debtor follows
     finally:
         await agent.stop()
@@ -157,6 +172,7 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
     assert (before.logged_in, before.idle) == (1, 1)
     assert who == "Agent One"
     assert during.talking == 1 and during.idle == 0
+    assert "CALLPACT_DEBTOR_ID=D-17" in agent_vars      # the agent's leg inherited the debtor's context
     assert hangup.kind is CallEventKind.HANGUP and hangup.cause is HangupCause.NORMAL
 
 
