@@ -430,7 +430,8 @@ def cmd_dialer(args: argparse.Namespace) -> int:
 async def _asterisk_backend(path: Path | None) -> Any:
     """The Asterisk backend from a YAML file's ``backend:`` section, connected (one-line errors)."""
     from dialer.yamlconf import load_yaml
-    from sip.asterisk.backend import AsteriskTelephony, settings_from_mapping
+    from sip.asterisk.backend import AsteriskTelephony
+    from sip.asterisk.settings import settings_from_mapping
     from sip.telephony import OriginateError
 
     if path is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sip.asterisk.backend import AsteriskServer, AsteriskSettings
+from sip.asterisk.settings import AsteriskServer, AsteriskSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTBED = ROOT / "tools" / "asterisk-testbed"

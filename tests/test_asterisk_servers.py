@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from test_ami_connection import FakeAmi
 
-from sip.asterisk.backend import AsteriskServer, AsteriskSettings, AsteriskTelephony
+from sip.asterisk.backend import AsteriskTelephony
+from sip.asterisk.settings import AsteriskServer, AsteriskSettings
 from sip.telephony import OriginateError, OriginateRequest
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dialer.cli import main
-from sip.asterisk.backend import settings_from_mapping
+from sip.asterisk.settings import settings_from_mapping
 
 GOOD = {
     "amd": "dialplan",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sip.asterisk.backend import settings_from_mapping
+from sip.asterisk.settings import settings_from_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
