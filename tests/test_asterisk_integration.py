@@ -252,7 +252,7 @@ async def test_asterisk_restart_ends_live_calls_once_and_dialling_resumes(asteri
         await asyncio.to_thread(run_testbed, "restart", asterisk["dir_path"])
         hangups = [await next_event(events, 20) for _call, events in calls]
         server = next(iter(backend.servers.values()))
-        for _ in range(200):
+        for _ in range(600):                     # reconnect backoff: 1, 2, 4, 8 ... s (a loaded machine)
             if server.ami.logins >= 2 and server.ami.connected.is_set():
                 break
             await asyncio.sleep(0.1)
