@@ -61,8 +61,15 @@ fi
 
 BUILD="$CACHE/build/asterisk-$VER"
 EXTERNALS="$CACHE/build/externals"
-log "building Asterisk $VER into $PREFIX (a few minutes with -j$JOBS)"
 mkdir -p "$CACHE/build" "$EXTERNALS"
+# One build at a time per cache (two test runs starting together would share the tree).
+exec 9>"$CACHE/build/.asterisk-$VER.lock"
+flock 9
+if [ -x "$PREFIX/sbin/asterisk" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
+    echo "$PREFIX"           # built by whoever held the lock before us
+    exit 0
+fi
+log "building Asterisk $VER into $PREFIX (a few minutes with -j$JOBS)"
 if [ -f "$BUILD/menuselect.makeopts" ] && [ -f "$BUILD/config.status" ]; then
     log "reusing the configured tree in $BUILD"
     cd "$BUILD"
