@@ -32,7 +32,10 @@ class BeepParams:
 
 
 class BeepDetector:
-    """Feed frames after the greeting; ``feed`` returns True once, in the frame the beep is confirmed."""
+    """Feed frames after the greeting; ``feed`` returns True once, in the frame the beep is confirmed.
+
+    Frames must be whole 20 ms frames (what a :class:`sip.media.MediaLeg` delivers); others are skipped.
+    """
 
     def __init__(self, params: BeepParams | None = None) -> None:
         self.params = params or BeepParams()

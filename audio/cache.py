@@ -62,6 +62,7 @@ class RenderCache:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
+        self._bytes_estimate: int | None = None    # running total, so a write need not walk the directory
         self.hits = 0
         self.misses = 0
         self.evictions = 0
@@ -80,7 +81,12 @@ class RenderCache:
         path = self._path(key)
         try:
             data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:                               # absent, or unreadable: render it again
+            data = None
+        if data is not None and key.fmt == "pcm16" and len(data) % 2:
+            path.unlink(missing_ok=True)              # damaged on disk (not by us: writes are atomic)
+            data = None
+        if data is None:
             with self._lock:
                 self.misses += 1
             return None
@@ -102,7 +108,14 @@ class RenderCache:
             Path(tmp).unlink(missing_ok=True)
             raise
         if self.max_bytes is not None:
-            self._evict(keep=path)
+            with self._lock:
+                if self._bytes_estimate is None:
+                    self._bytes_estimate = sum(size for _, size, _ in self._entries())
+                else:
+                    self._bytes_estimate += len(data)
+                over = self._bytes_estimate > self.max_bytes
+            if over:
+                self._evict(keep=path)
 
     def __contains__(self, key: RenderKey) -> bool:
         return self._path(key).is_file()
@@ -120,10 +133,12 @@ class RenderCache:
         return found
 
     def _evict(self, keep: Path) -> None:
+        """Down to 90% of ``max_bytes``, so that the directory is not walked on every write."""
         entries = sorted(self._entries())           # oldest first
         total = sum(size for _, size, _ in entries)
+        target = int((self.max_bytes or 0) * 0.9)
         for _, size, path in entries:
-            if total <= (self.max_bytes or 0):
+            if total <= target:
                 break
             if path == keep:
                 continue
@@ -131,6 +146,8 @@ class RenderCache:
             total -= size
             with self._lock:
                 self.evictions += 1
+        with self._lock:
+            self._bytes_estimate = total
 
     def prune(self, now: float | None = None) -> int:
         """Remove entries not used for ``max_age_s`` (renders of debtors' names and amounts are

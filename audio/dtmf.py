@@ -54,23 +54,46 @@ def _basis() -> np.ndarray:
     return np.exp(-2j * np.pi * np.outer(freqs, n) / SAMPLE_RATE)
 
 
-def _key_fits() -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
-    """Per key: the least-squares fit of both tones and their second harmonics to a window.
+#: Relative frequency offsets tried for each tone: phones may be off by up to 1.5% (Q.24), and
+#: over a 20 ms window a 1.5% offset (25 Hz at 1633 Hz) turns half a cycle, too much for a fit
+#: at the nominal frequency alone. The outer ±3.5% are sentinels: Q.24 wants tones that far off
+#: rejected, so a window that fits one of those best is not a key.
+DETUNES = (-0.035, -0.015, -0.0075, 0.0, 0.0075, 0.015, 0.035)
+OFF_FREQUENCY = 0.03
+
+
+@dataclass(frozen=True)
+class _KeyFits:
+    """All detuned least-squares fits of one key, stacked so that one product evaluates them."""
+
+    pinv: np.ndarray        # (fits, 8, N): coefficients = pinv @ window
+    gram: np.ndarray        # (fits, 8, 8): design.T @ design, for the power each fit explains
+    sentinel: np.ndarray    # (fits,): True where the fit is a reject sentinel (±3.5%)
+
+
+def _key_fits() -> dict[tuple[int, int], _KeyFits]:
+    """Per key and detune: the least-squares fit of both tones and their second harmonics.
 
     A plain DFT bin also sees the neighbouring tone's leakage (the column tone
     leaks into the row tone's second-harmonic bin, 58–93 Hz away, at -6 dB with
     twist); fitting all four sinusoids at once separates them exactly.
-    Returns (pseudo-inverse 8 x N, design matrix N x 8).
     """
     n = np.arange(WINDOW) / SAMPLE_RATE
-    fits = {}
+    fits: dict[tuple[int, int], _KeyFits] = {}
     for r, low in enumerate(ROWS):
         for c, high in enumerate(COLUMNS):
-            cols = []
-            for f in (low, high, 2 * low, 2 * high):
-                cols += [np.cos(2 * np.pi * f * n), np.sin(2 * np.pi * f * n)]
-            design = np.stack(cols, axis=1)
-            fits[(r, c)] = (np.linalg.pinv(design), design)
+            pinvs, grams, sentinels = [], [], []
+            for low_detune in DETUNES:          # the two tones may be off independently
+                for high_detune in DETUNES:
+                    f_low, f_high = low * (1 + low_detune), high * (1 + high_detune)
+                    cols = []
+                    for f in (f_low, f_high, 2 * f_low, 2 * f_high):
+                        cols += [np.cos(2 * np.pi * f * n), np.sin(2 * np.pi * f * n)]
+                    design = np.stack(cols, axis=1)
+                    pinvs.append(np.linalg.pinv(design))
+                    grams.append(design.T @ design)
+                    sentinels.append(max(abs(low_detune), abs(high_detune)) > OFF_FREQUENCY)
+            fits[(r, c)] = _KeyFits(np.stack(pinvs), np.stack(grams), np.array(sentinels))
     return fits
 
 
@@ -142,8 +165,15 @@ class DtmfDetector:
             return None
         if np.any(np.delete(cols, c) * self._peak > cols[c]):
             return None
-        pinv, design = _FITS[(r, c)]
-        coef = pinv @ window
+        # the detuning that explains the window best (least residual = most power explained)
+        fits = _FITS[(r, c)]
+        coefs = fits.pinv @ window                                        # (fits, 8)
+        explained = np.einsum("ki,kij,kj->k", coefs, fits.gram, coefs)
+        best = int(np.argmax(explained))
+        if fits.sentinel[best]:
+            return None
+        coef = coefs[best]
+        best_power = float(coef[:4] @ fits.gram[best, :4, :4] @ coef[:4]) / WINDOW
         low, high, low2, high2 = np.hypot(coef[0::2], coef[1::2])
         if low < self._min_amp or high < self._min_amp:
             return None
@@ -151,8 +181,7 @@ class DtmfDetector:
             return None
         if low2 * self._harmonic > low or high2 * self._harmonic > high:
             return None
-        tones = design[:, :4] @ coef[:4]
-        if float(np.mean(tones * tones)) < self.params.min_tone_power_ratio * power:
+        if best_power < self.params.min_tone_power_ratio * power:
             return None
         return KEYPAD[r][c]
 

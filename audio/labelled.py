@@ -43,8 +43,9 @@ def _run(argv: list[str], stdin: bytes | None = None) -> bytes:
 
 
 def wav_to_line(wav: bytes) -> bytes:
-    """Any WAV (as bytes) -> 8 kHz 16-bit mono raw PCM through sox (band-limited resampling)."""
-    return _run([_need("sox"), "-q", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
+    """Any WAV (as bytes) -> 8 kHz 16-bit mono raw PCM through sox (band-limited resampling;
+    no dither, so that every render of a text is the same and the tests are repeatable)."""
+    return _run([_need("sox"), "-q", "-D", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
                  "-e", "signed-integer", "-t", "raw", "-"], stdin=wav)
 
 
@@ -60,7 +61,7 @@ def flite(text: str, voice: str = "kal16") -> bytes:
 
 def sox_synth(seconds: float, *synth_args: str) -> bytes:
     """``sox -n ... synth SECONDS ARGS`` at line format, mixed down to mono."""
-    return _run([_need("sox"), "-q", "-n", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
+    return _run([_need("sox"), "-q", "-D", "-n", "-r", str(SAMPLE_RATE), "-b", "16", "-c", "1",
                  "-e", "signed-integer", "-t", "raw", "-", "synth", str(seconds), *synth_args])
 
 
@@ -186,29 +187,70 @@ def _pad_to(pcm: bytes, seconds: float, floor: bytes) -> bytes:
     return pcm[:want]
 
 
-def amd_openings(seconds: float = 7.0) -> list[Opening]:
+#: A second set for checking that parameters tuned on the first one generalise: other texts,
+#: flite's English voices instead of espeak-ng's, other speeds, and a noisier line (-45 dBm0).
+HUMAN_GREETINGS_HELD_OUT = [
+    ("flite:slt", "Hello?"), ("flite:rms", "Yes, hello?"), ("flite:awb", "Hi there."),
+    ("flite:kal16", "Hello, this is Tom."), ("flite:slt", "Who's calling?"), ("flite:rms", "Hello?|Yes?"),
+    ("nl+m3", "Hallo?"), ("nl+f4", "Met Sanne."), ("nl+m3", "Ja?"), ("nl+f4", "Goedemorgen, met Bakker."),
+    ("nl+m3", "Hallo, met wie spreek ik?"), ("nl+f4", "Hallo?|Ja, hallo?"),
+]
+MACHINE_GREETINGS_HELD_OUT = [
+    ("flite:slt", "Hi, this is Emma. Sorry I missed your call. Leave a message and I will call you back."),
+    ("flite:rms", "You have reached the office of Doctor Patel. Our office is closed. Please leave a "
+                  "message after the tone."),
+    ("flite:awb", "Hello, you've reached Dave and Karen. We can't come to the phone right now, please "
+                  "leave a message."),
+    ("nl+m3", "Dit is de voicemail van Kees Jansen. Ik ben momenteel in gesprek of niet aanwezig. "
+              "Spreek een bericht in na de piep."),
+    ("nl+f4", "Hoi, met Lisa. Ik kan nu niet opnemen. Laat een berichtje achter, dan bel ik je terug."),
+    ("nl+m3", "Het nummer dat u belt is niet bereikbaar. Spreek na de toon uw bericht in."),
+]
+
+
+def _say(voice: str, text: str, speed_wpm: int) -> bytes:
+    if voice.startswith("flite:"):
+        return flite(text, voice.removeprefix("flite:"))
+    return espeak(text, voice=voice, speed_wpm=speed_wpm)
+
+
+def amd_openings(seconds: float = 7.0, held_out: bool = False) -> list[Opening]:
     """A labelled set: humans (short greeting, then waiting), machines (4–8 s greeting, with and
-    without a beep), silence and line noise. Deterministic for a given machine's engines."""
-    floor = tones.noise(1000, level_dbm0=-60, seed=7)
+    without a beep), silence and line noise. Deterministic for a given machine's engines.
+
+    ``held_out`` gives the second set (other texts, engines, speeds, a noisier line), on which
+    nothing was tuned."""
+    floor_dbm0 = -45.0 if held_out else -60.0
+    floor = tones.noise(1000, level_dbm0=floor_dbm0, seed=7)
+    humans = HUMAN_GREETINGS_HELD_OUT if held_out else HUMAN_GREETINGS
+    machines = MACHINE_GREETINGS_HELD_OUT if held_out else MACHINE_GREETINGS
+    speeds = (130, 175, 155) if held_out else (150, 160, 170)
+    tag = "held-" if held_out else ""
     out: list[Opening] = []
-    for i, (voice, text) in enumerate(HUMAN_GREETINGS):
-        lead = tones.noise(200 + 150 * (i % 5), level_dbm0=-60, seed=i)
-        pieces = [espeak(part, voice=voice, speed_wpm=150 + 10 * (i % 3)) for part in text.split("|")]
+    for i, (voice, text) in enumerate(humans):
+        lead = tones.noise(200 + 150 * (i % 5), level_dbm0=floor_dbm0, seed=i)
+        pieces = [_say(voice, part, speeds[i % 3]) for part in text.split("|")]
         speech = scale_to_dbm0(tones.silence(1200).join(pieces), -18 - 2 * (i % 4))
-        out.append(Opening(f"human-{i:02d}-{voice}", "human", _pad_to(lead + speech, seconds, floor)))
-    for i, (voice, text) in enumerate(MACHINE_GREETINGS):
-        lead = tones.noise(300 + 200 * (i % 3), level_dbm0=-60, seed=100 + i)
-        speech = scale_to_dbm0(espeak(text, voice=voice, speed_wpm=150 + 15 * (i % 3)), -16 - 2 * (i % 4))
+        pcm = _pad_to(lead + speech, seconds, floor)
+        if held_out:
+            pcm = mix(pcm, tones.noise(duration_s(pcm) * 1000, level_dbm0=floor_dbm0, seed=50 + i))
+        out.append(Opening(f"{tag}human-{i:02d}-{voice}", "human", pcm))
+    for i, (voice, text) in enumerate(machines):
+        lead = tones.noise(300 + 200 * (i % 3), level_dbm0=floor_dbm0, seed=100 + i)
+        speech = scale_to_dbm0(_say(voice, text, speeds[i % 3] - 5), -16 - 2 * (i % 4))
         for beep in (False, True):
             pcm = lead + speech + tones.silence(300)
             beep_at = None
             if beep:
                 beep_at = duration_s(pcm)
-                pcm += tones.sine(1000.0 if i % 2 else 850.0, 400, level_dbm0=-12)
-            name = f"machine-{i:02d}-{voice}{'-beep' if beep else ''}"
-            out.append(Opening(name, "machine", _pad_to(pcm, max(seconds, duration_s(pcm) + 1.0), floor),
-                               beep_at))
-    out.append(Opening("silence-digital", "silence", tones.silence(seconds * 1000)))
-    out.append(Opening("silence-line", "silence", tones.noise(seconds * 1000, level_dbm0=-60, seed=3)))
-    out.append(Opening("noise-hiss", "noise", tones.noise(seconds * 1000, level_dbm0=-30, seed=5)))
+                pcm += tones.sine((1000.0, 850.0, 1400.0, 600.0)[i % 4], 400, level_dbm0=-12)
+            pcm = _pad_to(pcm, max(seconds, duration_s(pcm) + 1.0), floor)
+            if held_out:
+                pcm = mix(pcm, tones.noise(duration_s(pcm) * 1000, level_dbm0=floor_dbm0, seed=150 + i))
+            name = f"{tag}machine-{i:02d}-{voice}{'-beep' if beep else ''}"
+            out.append(Opening(name, "machine", pcm, beep_at))
+    out.append(Opening(f"{tag}silence-digital", "silence", tones.silence(seconds * 1000)))
+    line_noise = tones.noise(seconds * 1000, level_dbm0=floor_dbm0, seed=3)
+    out.append(Opening(f"{tag}silence-line", "silence", line_noise))
+    out.append(Opening(f"{tag}noise-hiss", "noise", tones.noise(seconds * 1000, level_dbm0=-30, seed=5)))
     return out

@@ -99,6 +99,7 @@ _PATTERN = re.compile(
   | (?P<grouped>(?<![\w.,])\d{{1,3}}(?P<gsep>[.,\u00a0\u202f])\d{{3}}(?:(?P=gsep)\d{{3}})+(?!\d)(?![.,]\d))
   | (?P<decimal>(?<![\w.,])(?P<int>\d+)(?P<dsep>[.,])(?P<frac>\d+)(?!\d)(?![.,]\d))
   | (?P<integer>(?<![\w.,])\d+(?![\w]))
+  | (?P<digit_run>\d+)
   | (?P<sign>[&+=%€$£])
     """,
     re.VERBOSE | re.IGNORECASE,
@@ -332,7 +333,7 @@ def _grouped(match: re.Match[str], ctx: _Context) -> str:
 
 def _integer(match: re.Match[str], ctx: _Context) -> str:
     digits = match.group(0)
-    if len(digits) > 1 and digits.startswith("0"):
+    if (len(digits) > 1 and digits.startswith("0")) or len(digits) > 4:
         return spoken.digits_words(digits, ctx.language)        # 0417: a code, not a number
     return spoken.number_words(int(digits), ctx.language)
 
@@ -352,5 +353,5 @@ _HANDLERS = {
     "iso_date": _iso_date, "dmy_date": _dmy_date,
     "day_month": _day_month, "month_day": _month_day, "clock": _clock, "phone": _phone,
     "percent": _percent, "reference": _reference, "ordinal": _ordinal, "decimal": _decimal,
-    "grouped": _grouped, "integer": _integer, "sign": _sign,
+    "grouped": _grouped, "integer": _integer, "digit_run": _integer, "sign": _sign,
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from audio.normalise import normalise
 from audio.tts import Engine, TTSError
 from audio.tts_config import TTSConfig, VoiceConfig
 from sip.telephony import Prompt
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,6 +43,7 @@ class RenderStats:
     syntheses: int = 0
     shared: int = 0                   # waited on a synthesis already in flight
     failures: int = 0
+    cache_write_errors: int = 0
     synth_seconds: float = 0.0
     synth_max_s: float = 0.0
     hit_seconds: float = 0.0
@@ -110,7 +114,10 @@ class PromptRenderer:
         return await asyncio.get_running_loop().run_in_executor(self._shared.executor, self.cache.prune)
 
     def close(self) -> None:
+        """Wait for syntheses in progress, then stop the workers and any engine process (piper)."""
         self._shared.executor.shutdown(wait=True)
+        for engine in self._shared.engines():
+            engine.close()
 
     # -- rendering ------------------------------------------------------------------------------
     async def render(self, prompt: Prompt) -> bytes:
@@ -218,9 +225,18 @@ class PromptRenderer:
         return data
 
     def _synthesize(self, engine: Engine, key: RenderKey) -> bytes:
-        """Worker thread: engine -> 8 kHz PCM at the target level -> cache."""
+        """Worker thread: engine -> 8 kHz PCM at the target level -> cache.
+
+        A cache that cannot be written (disk full, permissions) costs speed, not the
+        prompt: the caller still gets the audio, and the problem is logged once per render.
+        """
         pcm = to_telephone(engine.synthesize(key.text), level_dbfs=key.level_dbfs)
-        self._shared.cache.put(key, pcm)
+        try:
+            self._shared.cache.put(key, pcm)
+        except OSError as exc:
+            self._shared.stats.cache_write_errors += 1
+            log.warning("TTS cache %s cannot be written (%s): rendering without it",
+                        self._shared.cache.directory, exc.strerror or exc)
         return pcm
 
 
@@ -233,6 +249,9 @@ class _Shared:
         self.stats = RenderStats()
         self.in_flight: dict[str, asyncio.Future[bytes]] = {}
         self._engines: dict[VoiceConfig, Engine] = {}
+
+    def engines(self) -> list[Engine]:
+        return list(self._engines.values())
 
     def engine(self, voice: VoiceConfig, config: TTSConfig) -> Engine:
         engine = self._engines.get(voice)

@@ -127,6 +127,9 @@ class MediaSession:
                     self._feed_vad(frame)
                 for sink in list(self._sinks):
                     sink(frame)
+        except Exception:
+            # an analyser bug must not leave the call's waiters hanging: they see the end of media
+            log.exception("call %s: media analysis failed; treating the media as ended", self.leg.call_id)
         finally:
             self._ended.set()
 
@@ -271,7 +274,8 @@ class MediaSession:
 
         No-input is ``timeout_s`` without a key press or the start of speech; a
         key press wins over speech; speech is recognised once voice activity
-        says it ended (or after ``max_utterance_s``).
+        says it ended (or after ``max_utterance_s``). With ``max_digits`` > 1
+        spoken digits are accepted too (``Heard.digits``, kind SPEECH).
         """
         recognizer = self._recognizers.get(language) if grammar else None
         if grammar and recognizer is None:
@@ -308,8 +312,11 @@ class MediaSession:
         finally:
             self._stop_speech()
         assert grammar is not None and recognizer is not None
+        # spoken digits only where a number is asked for: in a one-key menu "eight" would compete
+        # with "paid" and the menu's own words are what people say
+        spoken_digits = max_digits if max_digits > 1 else 0
         result = await asyncio.to_thread(recognizer.recognize, utterance, grammar, language=language,
-                                         digits=max_digits)
+                                         digits=spoken_digits)
         # spoken digits can be account or phone numbers: log how many, never which
         heard = result.choice or (f"{len(result.digits)} digits" if result.digits else "no-match")
         log.info("call %s: speech answer %s (confidence %.2f)", self.leg.call_id, heard, result.confidence)

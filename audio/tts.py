@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from audio.convert import Audio, AudioFormatError, read_wav
+from audio.piper_worker import PiperWorker, PiperWorkerError
 from dialer.errors import CallpactError
 
 DEFAULT_TIMEOUT_S = 20.0
@@ -119,6 +121,9 @@ class Engine(abc.ABC):
 
     def key(self) -> str:
         return f"{self.name}|{self.voice_id()}|{self.version()}"
+
+    def close(self) -> None:  # noqa: B027 - most engines keep nothing running; piper overrides it
+        """Stop any process the engine keeps between prompts (piper's)."""
 
     def synthesize(self, text: str) -> Audio:
         """Blocking: run the engine on ``text`` (checked first). Call it from a worker thread."""
@@ -229,8 +234,10 @@ def _flite_voices(program: str) -> frozenset[str]:
 class Piper(Engine):
     """piper (piper-tts): neural voices from an ``.onnx`` model with its ``.onnx.json`` beside it.
 
-    Run as ``python -m piper`` in a child process: the model loads on every render
-    (about 1.4 s for a medium voice), which the render cache and pre-rendering hide.
+    Run as ``python -m piper`` in a child process. ``persistent`` (the default) keeps
+    one process with the model loaded between prompts (:mod:`audio.piper_worker`);
+    otherwise each prompt starts piper afresh and loads the model again (about 1.4 s
+    for a medium voice).
     """
 
     name: ClassVar[str] = "piper"
@@ -238,6 +245,10 @@ class Piper(Engine):
     speaker: int | None = None
     length_scale: float | None = None     # > 1 speaks slower
     command: tuple[str, ...] = (sys.executable, "-m", "piper")
+    persistent: bool = True
+    _worker: PiperWorker | None = field(default=None, init=False, repr=False, compare=False)
+    _worker_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
+                                         compare=False)
 
     def voice_id(self) -> str:
         return f"{self.model.name}|speaker={self.speaker}|length={self.length_scale}"
@@ -254,18 +265,37 @@ class Piper(Engine):
         if not Path(f"{self.model}.json").is_file():
             raise TTSError(f"piper voice model {self.model} has no config {self.model.name}.json beside it")
 
+    def _options(self) -> list[str]:
+        options = ["-m", str(self.model)]
+        if self.speaker is not None:
+            options += ["-s", str(self.speaker)]
+        if self.length_scale is not None:
+            options += ["--length-scale", str(self.length_scale)]
+        return options
+
     def _synthesize(self, text: str, workdir: Path) -> Audio:
         if not self.model.is_file():
             raise TTSError(f"piper voice model not found: {self.model}")
         out = workdir / "out.wav"
-        args = [*self.command, "-m", str(self.model), "-f", str(out)]
-        if self.speaker is not None:
-            args += ["-s", str(self.speaker)]
-        if self.length_scale is not None:
-            args += ["--length-scale", str(self.length_scale)]
-        _run(args, stdin=text.encode("utf-8"), timeout_s=self.timeout_s, what="piper",
-             install_hint="pip install piper-tts")
+        if self.persistent:
+            with self._worker_lock:
+                if self._worker is None:
+                    self._worker = PiperWorker([*self.command, *self._options()])
+                worker = self._worker
+            try:
+                out.write_bytes(worker.say(text, self.timeout_s))
+            except PiperWorkerError as exc:
+                raise TTSError(exc.message) from None
+        else:
+            _run([*self.command, *self._options(), "-f", str(out)], stdin=text.encode("utf-8"),
+                 timeout_s=self.timeout_s, what="piper", install_hint="pip install piper-tts")
         return _read_output(out, "piper")
+
+    def close(self) -> None:
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
 
 
 @functools.cache
@@ -286,7 +316,8 @@ def _piper_version(model: Path) -> str:
 
 def make_engine(engine: str, *, voice: str | None = None, model: str | Path | None = None,
                 rate_wpm: int | None = None, speaker: int | None = None, length_scale: float | None = None,
-                timeout_s: float = DEFAULT_TIMEOUT_S, max_chars: int = DEFAULT_MAX_CHARS) -> Engine:
+                persistent: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S,
+                max_chars: int = DEFAULT_MAX_CHARS) -> Engine:
     """An engine by name, with only the options that engine understands."""
     limits = {"timeout_s": timeout_s, "max_chars": max_chars}
     if engine == "espeak-ng":
@@ -302,5 +333,6 @@ def make_engine(engine: str, *, voice: str | None = None, model: str | Path | No
             raise TTSError("piper needs a model: the path of a voice's .onnx file")
         if voice is not None or rate_wpm is not None:
             raise TTSError("piper takes a model (and speaker, length_scale), not a voice name or rate")
-        return Piper(model=Path(model), speaker=speaker, length_scale=length_scale, **limits)
+        return Piper(model=Path(model), speaker=speaker, length_scale=length_scale, persistent=persistent,
+                     **limits)
     raise TTSError(f"unknown TTS engine {engine!r}: choose one of {', '.join(ENGINES)}")

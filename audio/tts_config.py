@@ -7,6 +7,7 @@ Example with comments: ``config/tts.yaml``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from audio.convert import DEFAULT_LEVEL_DBFS
 from audio.tts import DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT_S, ENGINES, Engine, make_engine
 from dialer.yamlconf import Section, load_yaml
 
-_VOICE_KEYS = ("engine", "voice", "model", "rate", "speaker", "length_scale")
+_VOICE_KEYS = ("engine", "voice", "model", "rate", "speaker", "length_scale", "persistent")
 _TTS_KEYS = ("voices", "flows", "cache_dir", "cache_max_mb", "cache_max_age", "max_chars", "timeout",
              "level_dbfs", "region", "workers")
 
@@ -30,11 +31,18 @@ class VoiceConfig:
     rate_wpm: int | None = None
     speaker: int | None = None
     length_scale: float | None = None
+    persistent: bool = True               # piper: keep the model loaded between prompts
 
     def make(self, *, timeout_s: float, max_chars: int) -> Engine:
         return make_engine(self.engine, voice=self.voice, model=self.model, rate_wpm=self.rate_wpm,
-                           speaker=self.speaker, length_scale=self.length_scale, timeout_s=timeout_s,
-                           max_chars=max_chars)
+                           speaker=self.speaker, length_scale=self.length_scale, persistent=self.persistent,
+                           timeout_s=timeout_s, max_chars=max_chars)
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/callpact/tts`` (``~/.cache/callpact/tts``): renders can always be made again."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "callpact" / "tts"
 
 
 def _default_voices() -> dict[str, VoiceConfig]:
@@ -47,7 +55,7 @@ def _default_voices() -> dict[str, VoiceConfig]:
 class TTSConfig:
     voices: dict[str, VoiceConfig] = field(default_factory=_default_voices)
     flows: dict[str, dict[str, VoiceConfig]] = field(default_factory=dict)
-    cache_dir: Path = Path("var/tts-cache")
+    cache_dir: Path = field(default_factory=default_cache_dir)
     cache_max_bytes: int | None = 512 * 1024 * 1024
     cache_max_age_s: float | None = None
     max_chars: int = DEFAULT_MAX_CHARS
@@ -77,6 +85,7 @@ def _voice(section: Section, base_dir: Path) -> VoiceConfig:
         rate_wpm=section.number("rate", None, minimum=80, maximum=450, integer=True),
         speaker=section.number("speaker", None, minimum=0, integer=True),
         length_scale=section.number("length_scale", None, minimum=0.5, maximum=2.0),
+        persistent=section.boolean("persistent", True),
     )
     if engine == "piper" and config.model is None:
         raise section.error("model", "piper needs a model: the path of a voice's .onnx file")
@@ -85,6 +94,8 @@ def _voice(section: Section, base_dir: Path) -> VoiceConfig:
                             "piper takes a model (and speaker, length_scale), not a voice or rate")
     piper_only = [key for key, value in (("model", config.model), ("speaker", config.speaker),
                                          ("length_scale", config.length_scale)) if value is not None]
+    if not config.persistent:
+        piper_only.append("persistent")
     if engine != "piper" and piper_only:
         takes = "a voice and a rate" if engine == "espeak-ng" else "a voice"
         raise section.error(piper_only[0], f"{engine} takes {takes}, not a model, speaker or length_scale")

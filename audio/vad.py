@@ -16,6 +16,7 @@ the far end listening) are therefore counted as silence without running it.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +29,7 @@ from sip.media import SAMPLE_RATE
 MODEL_RATE = 16000
 CHUNK_16K = 512                       # samples the model takes at a time
 CHUNK_MS = CHUNK_16K * 1000 // MODEL_RATE        # 32
+CONTEXT_CHUNKS = 4                    # quiet chunks replayed to the model before an onset (128 ms)
 
 
 class VadEvent(StrEnum):
@@ -91,6 +93,7 @@ class VoiceActivityDetector:
         self.max_probability = 0.0
         self.model_calls = 0
         self.gated_chunks = 0
+        self._quiet_context: collections.deque[np.ndarray] = collections.deque(maxlen=CONTEXT_CHUNKS)
 
     def reset(self) -> None:
         """Forget the past (a new question); the model keeps no memory of the old audio."""
@@ -113,7 +116,14 @@ class VoiceActivityDetector:
     def _probability(self, chunk: np.ndarray) -> float:
         if float(np.sqrt(np.mean(chunk * chunk))) < self._gate:
             self.gated_chunks += 1
+            self._quiet_context.append(chunk)
             return 0.0
+        # The model's recurrent state needs the quiet before an onset to judge it (without it a
+        # short synthetic "paid" stayed below 0.5); replay the last gated chunks first.
+        for quiet in self._quiet_context:
+            self.model_calls += 1
+            self._model(quiet)
+        self._quiet_context.clear()
         self.model_calls += 1
         p = float(self._model(chunk))
         self.max_probability = max(self.max_probability, p)

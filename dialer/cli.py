@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     simp.add_argument("--jobs", type=int, default=None, metavar="N",
                       help="policy runs in parallel processes (default: the number of CPUs)")
     _add_tts_parser(sub, common)
+    _ivr_parsers(sub)
     return p
 
 
@@ -133,6 +134,14 @@ def _add_tts_parser(sub: _Subparsers, common: argparse.ArgumentParser) -> None:
                      help="FILE.wav (8 kHz 16-bit WAV), or any other name for raw --format bytes")
     say.add_argument("--format", choices=["pcm16", "ulaw", "alaw"], default="pcm16",
                      help="raw output encoding when --out is not a .wav")
+
+
+def _ivr_parsers(sub: Any) -> None:
+    flow = sub.add_parser("flow", help="check IVR flow files (or shipped flows by name) before use")
+    flow.add_argument("flows", nargs="+", metavar="FLOW", help="FILE.yaml or a shipped flow name")
+    cbs = sub.add_parser("callbacks", help="write a campaign's callers back (rule, route, result) to CSV")
+    cbs.add_argument("name")
+    cbs.add_argument("--out", type=Path, required=True)
 
 
 def _global_options(p: argparse.ArgumentParser, default: Any) -> None:
@@ -344,6 +353,19 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
         "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
         "worst_hour_abandon_rate": worst,
         "max_abandon_rate": cfg.pacing.max_abandon_rate,
+        **_ivr_report(stats),
+    }
+
+
+def _ivr_report(stats: dict[str, int]) -> dict[str, Any]:
+    """What the IVR flows achieved and how callers back were routed (rule by rule)."""
+    return {
+        "ivr_outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("ivr:")},
+        "callbacks": stats.get("callbacks", 0),
+        "callbacks_handled_by": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
+                                 if k.startswith("callbacks:")},
+        "callback_rules": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
+                           if k.startswith("callback_rule:")},
     }
 
 
@@ -361,6 +383,12 @@ def print_report(report: dict[str, Any]) -> None:
     t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers = "
               f"{report['abandon_rate']:.2%} (last {report['abandon_window_hours']:g} h: "
               f"{report['abandon_rate_window']:.2%}; limit {report['max_abandon_rate']:.0%})")
+    if report.get("ivr_outcomes"):
+        t.add_row("IVR outcomes", ", ".join(f"{k} {v}" for k, v in report["ivr_outcomes"].items()))
+    if report.get("callbacks"):
+        t.add_row("callers back", f"{report['callbacks']}: " + ", ".join(
+            f"{k} {v}" for k, v in report["callbacks_handled_by"].items()) + "; rules: " + ", ".join(
+            f"{k} {v}" for k, v in report["callback_rules"].items()))
     console.print(t)
 
 
@@ -551,12 +579,41 @@ def cmd_tts(args: argparse.Namespace) -> int:
         renderer.close()
 
 
+# -- IVR flows and callers back ----------------------------------------------------------------
+def cmd_flow(args: argparse.Namespace) -> int:
+    from ivr_flows.loader import resolve_flow
+
+    for name in args.flows:
+        flow = resolve_flow(str(name))
+        console.print(f"{name}: flow {flow.name} is valid: {len(flow.nodes)} nodes, languages "
+                      f"{', '.join(flow.languages)}, params {', '.join(sorted(flow.params)) or 'none'}")
+    return 0
+
+
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    from dialer.export import export_callbacks
+
+    if args.out.is_dir():
+        raise InputError("is a directory; give the CSV file to write, e.g. callbacks.csv",
+                         where=str(args.out))
+
+    async def body(store: Store) -> int:
+        await store.campaign_text(args.name)
+        count = await export_callbacks(store, args.name, args.out)
+        console.print(f"{count} callers back written to {args.out}")
+        return 0
+
+    return _run(args, body)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "campaign": cmd_campaign,
     "export": cmd_export,
     "dialer": cmd_dialer,
     "demo": cmd_demo,
+    "flow": cmd_flow,
+    "callbacks": cmd_callbacks,
     "simulate": cmd_simulate,
     "tts": cmd_tts,
 }

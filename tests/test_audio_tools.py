@@ -25,7 +25,8 @@ def test_amd_eval_reports_both_parameter_sets_and_a_custom_one(capsys: pytest.Ca
     assert load("amd_eval").main(["--set", "greeting_ms=1800", "--set", "max_words=4"]) == 0
     out = capsys.readouterr().out
     rows = [line.split()[0] for line in out.splitlines()[2:]]
-    assert rows == ["app_amd", "tuned", "custom"]
+    names = ("app_amd", "tuned", "custom")
+    assert rows == [f"{corpus}/{name}" for corpus in ("tuning", "held-out") for name in names]
     assert "false-machine" in out and "mean-decision" in out
 
 

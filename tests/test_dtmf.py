@@ -144,3 +144,23 @@ def test_keys_pressed_over_speech_are_still_heard(speech: bytes) -> None:
 def test_bad_synth_arguments_give_a_clear_error_not_a_shell_command() -> None:
     with pytest.raises(labelled.RenderError, match="sox failed"):
         labelled.sox_synth(0.1, "notawave; touch /tmp/callpact-pwned")
+
+
+def _off_key(key: str, low_offset: float, high_offset: float) -> bytes:
+    low, high = tones.DTMF_FREQUENCIES[key]
+    t = np.arange(640) / 8000
+    amp = tones.dbm0_to_amplitude(-10)
+    x = (amp * np.sin(2 * np.pi * low * (1 + low_offset) * t)
+         + amp * np.sin(2 * np.pi * high * (1 + high_offset) * t))
+    return x.astype("<i2").tobytes() + tones.silence(80)
+
+
+@pytest.mark.parametrize("offsets", [(0.015, 0.015), (-0.015, -0.015), (0.015, -0.015), (-0.015, 0.015),
+                                     (0.01, 0.0)])
+def test_tones_within_one_and_a_half_percent_are_accepted(offsets: tuple[float, float]) -> None:
+    assert detect(b"".join(_off_key(k, *offsets) for k in ALL_KEYS)) == ALL_KEYS
+
+
+@pytest.mark.parametrize("offsets", [(0.035, 0.0), (0.0, -0.035), (-0.035, -0.035), (0.05, 0.05)])
+def test_tones_three_and_a_half_percent_off_are_rejected(offsets: tuple[float, float]) -> None:
+    assert detect(b"".join(_off_key(k, *offsets) for k in ALL_KEYS)) == ""

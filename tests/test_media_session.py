@@ -170,9 +170,11 @@ def test_speech_cuts_the_prompt_and_the_next_listen_recognises_it(sphinx: Pocket
 
 
 def test_spoken_answers_after_the_prompt(sphinx: PocketSphinxRecognizer) -> None:
-    for phrase, choice in (("payment plan", "plan"), ("yes", "yes"), ("paid", "paid")):
+    cases = [(voice, phrase, choice) for voice in ("slt", "kal16")
+             for phrase, choice in (("payment plan", "plan"), ("yes", "yes"), ("paid", "paid"), ("no", "no"))]
+    for voice, phrase, choice in cases:
         leg = MediaLeg("c5")
-        far = FarEnd(leg, tones.silence(1500) + line(labelled.flite(phrase, "slt")) + tones.silence(3000))
+        far = FarEnd(leg, tones.silence(1500) + line(labelled.flite(phrase, voice)) + tones.silence(3000))
 
         async def body(leg: MediaLeg = leg) -> Any:
             async with MediaSession(leg, recognizers={"en": sphinx}) as media:
@@ -180,7 +182,7 @@ def test_spoken_answers_after_the_prompt(sphinx: PocketSphinxRecognizer) -> None
                 return await media.listen(grammar=ANSWERS, language="en", timeout_s=5)
 
         heard = call(far, body())
-        assert (heard.kind, heard.choice) == (HeardKind.SPEECH, choice), phrase
+        assert (heard.kind, heard.choice) == (HeardKind.SPEECH, choice), (phrase, heard)
 
 
 def test_line_noise_is_no_input_and_never_reaches_the_recogniser(sphinx: PocketSphinxRecognizer) -> None:
@@ -307,3 +309,72 @@ def test_amd_gives_notsure_when_the_far_end_hangs_up() -> None:
 
     amd = call(far, body())
     assert amd.verdict is AmdVerdict.NOTSURE and amd.cause.startswith("HANGUP-")
+
+
+def test_a_language_without_a_recogniser_listens_for_keys_only(sphinx: PocketSphinxRecognizer,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    leg = MediaLeg("c14")
+    far = FarEnd(leg, tones.silence(300) + line(labelled.espeak("medewerker", "nl")) + tones.silence(800)
+                 + tones.dtmf("0", 80) + tones.silence(500))
+
+    async def body() -> Any:
+        async with MediaSession(leg, recognizers={"en": sphinx}) as media:
+            return await media.listen(grammar={"agent": ["medewerker"]}, language="nl", timeout_s=5)
+
+    with caplog.at_level("WARNING", logger="audio.session"):
+        heard = call(far, body())
+    assert (heard.kind, heard.digits) == (HeardKind.DTMF, "0")
+    assert "no recogniser for 'nl'" in caplog.text
+
+
+def test_an_analyser_failure_ends_the_media_instead_of_hanging(caplog: pytest.LogCaptureFixture) -> None:
+    leg = MediaLeg("c15")
+    far = FarEnd(leg)
+
+    class Broken:
+        def feed(self, frame: bytes) -> list[str]:
+            raise RuntimeError("boom")
+
+    async def body() -> Any:
+        media = MediaSession(leg)
+        media._dtmf = Broken()           # type: ignore[assignment]  # stand-in for a buggy analyser
+        async with media:
+            return await media.listen(timeout_s=30)
+
+    with caplog.at_level("ERROR", logger="audio.session"):
+        heard = call(far, body())
+    assert heard.kind is HeardKind.HANGUP
+    assert "media analysis failed" in caplog.text
+
+
+@pytest.mark.slow
+def test_prompts_rendered_by_the_tts_prompt_renderer_in_real_time(sphinx: PocketSphinxRecognizer,
+                                                                  tmp_path: Any) -> None:
+    """The tts helper's PromptRenderer.render plugged in as the session's renderer, on the real
+    clock (a render runs in a worker thread, which virtual time would skip over)."""
+    from audio.prompts import PromptRenderer
+    from audio.tts_config import TTSConfig
+
+    renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path / "tts"))
+    leg = MediaLeg("c16")
+    far = FarEnd(leg, tones.silence(1200) + line(labelled.flite("agent", "slt")) + tones.silence(2000),
+                 seconds=8)
+
+    async def main() -> tuple[Any, Any]:
+        runner = asyncio.create_task(far.run())
+        try:
+            async with MediaSession(leg, render=renderer.render, recognizers={"en": sphinx}) as media:
+                prompt = Prompt("You owe forty five euros. Say agent to speak to one of our team.", "en")
+                played = await media.play(prompt, barge_in=True)
+                heard = await media.listen(grammar=ANSWERS, language="en", timeout_s=4)
+                return played, heard
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            renderer.close()
+
+    played, heard = asyncio.run(main())
+    assert (played.completed, played.barge_in) == (False, "speech")
+    assert 40 <= len(far.heard) <= 100          # about 1.2 s of the prompt went out, not all of it
+    assert (heard.kind, heard.choice) == (HeardKind.SPEECH, "agent")

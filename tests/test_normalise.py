@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audio.normalise import normalise
 
@@ -142,3 +146,14 @@ def test_region_decides_which_national_numbers_are_phone_numbers() -> None:
 def test_unknown_language_is_named() -> None:
     with pytest.raises(ValueError, match="unsupported language 'fr'"):
         normalise("€ 45,20", "fr")
+
+
+_PIECES = st.sampled_from([*"0123456789 .,-/:€$£%+&()#aeNLxEURuvm\n'", " euro", " uur", " december", "EUR",
+                           "+31", "06", " pm", "1e", "th", "INV-", "t/m"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join), st.sampled_from(["nl", "en"]))
+def test_no_figure_is_left_for_the_engine_to_guess(text: str, language: str) -> None:
+    """Whatever the text, no digit reaches the engine and normalisation never fails."""
+    assert not re.search(r"\d", normalise(text, language))

@@ -197,3 +197,25 @@ async def test_prune_drops_stale_renders(tmp_path: Path) -> None:
         assert r.stats.syntheses == 2
     finally:
         r.close()
+
+
+async def test_a_cache_that_cannot_be_written_costs_speed_not_the_prompt(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    r = PromptRenderer(config(tmp_path))
+    try:
+        for shard in range(256):                             # a file where every shard directory goes
+            (tmp_path / "cache" / f"{shard:02x}").write_text("in the way")
+        pcm = await r.render(REMINDER_NL)
+        assert len(pcm) > 16000
+        assert r.stats.cache_write_errors == 1
+        assert "cannot be written" in caplog.text and "45" not in caplog.text
+    finally:
+        r.close()
+
+
+async def test_a_damaged_cache_entry_is_rendered_again(tmp_path: Path, renderer: PromptRenderer) -> None:
+    pcm = await renderer.render(REMINDER_NL)
+    (entry,) = (tmp_path / "cache").rglob("*.audio")
+    entry.write_bytes(pcm[:-1])                              # an odd byte count: not 16-bit PCM
+    assert await renderer.render(REMINDER_NL) == pcm
+    assert renderer.stats.syntheses == 2

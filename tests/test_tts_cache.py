@@ -69,11 +69,19 @@ def test_least_recently_used_entries_go_first_beyond_the_size_limit(tmp_path: Pa
         cache.put(key(f"prompt {i}"), bytes(1000))
         age(tmp_path, key(f"prompt {i}"), 100 - i)            # prompt 0 oldest, prompt 2 newest
     assert cache.get(key("prompt 0")) is not None             # ...but prompt 0 was just used
-    cache.put(key("prompt 3"), bytes(1000))
-    assert cache.stats().bytes <= 3000
-    assert cache.get(key("prompt 1")) is None                 # the least recently used went
-    assert all(cache.get(key(f"prompt {i}")) is not None for i in (0, 2, 3))
-    assert cache.evictions == 1
+    cache.put(key("prompt 3"), bytes(1000))                   # 4000 > 3000: down to 90%, 2700
+    assert cache.stats().bytes <= 2700
+    assert cache.get(key("prompt 1")) is None                 # the least recently used went first
+    assert cache.get(key("prompt 2")) is None
+    assert cache.get(key("prompt 0")) is not None and cache.get(key("prompt 3")) is not None
+    assert cache.evictions == 2
+
+
+def test_writes_below_the_limit_do_not_evict(tmp_path: Path) -> None:
+    cache = RenderCache(tmp_path, max_bytes=10_000)
+    for i in range(9):
+        cache.put(key(f"prompt {i}"), bytes(1000))
+    assert cache.evictions == 0 and cache.stats().entries == 9
 
 
 def test_prune_removes_renders_unused_for_the_maximum_age(tmp_path: Path) -> None:

