@@ -479,7 +479,8 @@ async def _asterisk_backend(path: Path | None) -> Any:
         settings = settings_from_mapping(section, "backend", env=os.environ)
     except ValueError as exc:
         raise ConfigError(str(exc), where=str(path)) from None
-    telephony = AsteriskTelephony(settings, render=PromptRenderer(tts).render)
+    renderer = PromptRenderer(tts)
+    telephony = AsteriskTelephony(settings, render=renderer.render, prerender=renderer.prerender)
     try:
         await telephony.start()
     except OriginateError as exc:

@@ -233,7 +233,7 @@ async def test_a_callback_reaches_the_inbound_handler_with_who_called(asterisk: 
     finally:
         await caller.stop()
     assert inbound.caller == "+31612345678"
-    assert inbound.dialled == "0201234567"
+    assert inbound.dialled == "+31201234567"          # the DID as E.164, as campaigns' caller IDs are
     assert inbound.caller_name == "Jan Jansen"
     assert played is not None and played.completed
     assert rc == 0                             # sipp saw the call through to our BYE

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,11 @@ class _Desk(AgentDesk):
     def snapshot(self) -> AgentSnapshot:
         return merge_snapshots(s.agents.snapshot() for s in self.backend.servers.values()
                                if s.ami.connected.is_set())
+
+
+def _e164(raw: str) -> str:
+    check = normalise_number(raw) if raw.strip() else None
+    return check.e164 if check is not None and check.e164 else raw
 
 
 def _variable_name(key: str) -> str:
@@ -296,11 +301,14 @@ class AsteriskTelephony(Telephony):
     """Drives one or more Asterisk servers; places each call on the least loaded server with room."""
 
     def __init__(self, settings: AsteriskSettings, *, render: Render | None = None,
+                 prerender: Callable[[Sequence[Prompt]], Awaitable[Any]] | None = None,
                  recognizers: Mapping[str, Recognizer] | None = None) -> None:
         if not settings.servers:
             raise ValueError("the Asterisk backend needs at least one server")
         self.settings = settings
         self.render = render                 # PromptRenderer.render: text prompts -> PCM
+        self._prerender = prerender          # PromptRenderer.prerender: into its cache, ahead of need
+        self.renders_prompts = prerender is not None
         self.recognizers = dict(recognizers or {})
         self.audiosocket = AudioSocketServer(self._on_session, settings.audiosocket_host,
                                              settings.audiosocket_port)
@@ -345,6 +353,10 @@ class AsteriskTelephony(Telephony):
         for state in self.servers.values():
             await state.ami.close()
         await self.audiosocket.close()
+
+    async def prepare_prompts(self, prompts: Sequence[Prompt]) -> None:
+        if self._prerender is not None and prompts:
+            await self._prerender(prompts)
 
     def audiosocket_address(self, server: AsteriskServer) -> str:
         return server.audiosocket_address or self.audiosocket.address
@@ -448,11 +460,10 @@ class AsteriskTelephony(Telephony):
             log.warning("inbound call on %s with no handler; hanging up", state.config.name)
             self._spawn(state.ami.send({"Action": "Hangup", "Channel": channel, "Cause": 21}))
             return
-        raw = fields.get("Caller", "")
-        check = normalise_number(raw) if raw else None
-        caller = check.e164 if check is not None and check.e164 else raw
+        # Both numbers in E.164 when they parse: callers back are matched to campaigns by them.
+        caller, dialled = _e164(fields.get("Caller", "")), _e164(fields.get("Dialled", ""))
         loop = asyncio.get_running_loop()
-        inbound = Inbound(call_id=channel, caller=caller, dialled=fields.get("Dialled", ""),
+        inbound = Inbound(call_id=channel, caller=caller, dialled=dialled,
                           at=loop.time(), caller_name=fields.get("CallerName", ""))
         request = OriginateRequest(attempt_id=channel, number=caller, caller_id=inbound.dialled,
                                    ring_timeout_s=0.0)
