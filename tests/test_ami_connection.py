@@ -25,8 +25,9 @@ class FakeAmi:
     """Speaks just enough AMI: banner, Login, Ping, and records every action it receives."""
 
     def __init__(self, *, accept_login: bool = True, drop_after_login: int = 0,
-                 queue_originates: bool = False) -> None:
+                 queue_originates: bool = False, mute_connections: int = 0) -> None:
         self.accept_login = accept_login
+        self.mute_connections = mute_connections     # the first N connections answer no Ping (dead path)
         self.queue_originates = queue_originates     # answer Originate as Asterisk does (Async: true)
         self.drop_after_login = drop_after_login     # close the first N connections right after login
         self.connections = 0
@@ -75,6 +76,8 @@ class FakeAmi:
                         await writer.drain()
                         writer.close()
                         return
+                elif name.lower() == "ping" and conn <= self.mute_connections:
+                    pass
                 elif name.lower() == "ping":
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n".encode())
                 elif name.lower() == "originate" and self.queue_originates:
@@ -177,3 +180,26 @@ async def test_debug_logging_never_shows_the_numbers_in_events(caplog: pytest.Lo
         await conn.close()
         await fake.close()
     assert "+31612345678" not in caplog.text and "Jan Jansen" not in caplog.text
+
+
+async def test_keepalive_finds_a_dead_connection_and_reconnects() -> None:
+    fake = FakeAmi(mute_connections=1)        # TCP stays open but nothing answers: a stale NAT, a hung box
+    port = await fake.start()
+    logins: list[bool] = []
+
+    async def on_login(_conn: AmiConnection, again: bool) -> None:
+        logins.append(again)
+
+    conn = AmiConnection(host="127.0.0.1", port=port, username="u", secret="s", on_login=on_login,
+                         ping_interval_s=0.3)
+    try:
+        await conn.start(timeout_s=5)
+        for _ in range(200):
+            if logins == [False, True]:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+        await fake.close()
+    assert logins == [False, True]
+    assert fake.connections == 2
