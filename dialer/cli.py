@@ -457,17 +457,15 @@ def cmd_dialer(args: argparse.Namespace) -> int:
 
 async def _asterisk_backend(path: Path | None) -> Any:
     """The Asterisk backend from a YAML file's ``backend:`` section, connected (one-line errors)."""
-    from dialer.yamlconf import load_yaml
+    from audio.prompts import PromptRenderer
+    from audio.tts_config import TTSConfig, tts_config_from_section
+    from dialer.yamlconf import Section, load_yaml
     from sip.asterisk.backend import AsteriskTelephony
     from sip.asterisk.settings import settings_from_mapping
     from sip.telephony import OriginateError
 
     if path is None:
         raise ConfigError("--backend asterisk needs --backend-config FILE.yaml (with a 'backend:' section)")
-    from audio.prompts import PromptRenderer
-    from audio.tts_config import TTSConfig, tts_config_from_section
-    from dialer.yamlconf import Section
-
     data = load_yaml(path)
     section = data.get("backend") if isinstance(data, dict) else None
     if not isinstance(section, dict):

@@ -72,3 +72,12 @@ def test_dialer_reports_an_unreachable_asterisk_in_one_line(tmp_path: Path, redi
     assert code == 2
     assert "cannot use Asterisk" in err and "pbx1" in err and "connection refused" in err
     assert "Traceback" not in err
+
+
+def test_dialer_asterisk_without_a_backend_file_says_what_is_missing(
+        redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    campaign = sorted((Path(__file__).parent.parent / "config" / "campaigns").glob("*.yaml"))[0]
+    assert main(["--redis-url", redis_url, "campaign", "load", str(campaign)]) == 0
+    code = main(["--redis-url", redis_url, "dialer", "--backend", "asterisk"])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs --backend-config FILE.yaml" in err
