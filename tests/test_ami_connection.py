@@ -25,7 +25,10 @@ class FakeAmi:
     """Speaks just enough AMI: banner, Login, Ping, and records every action it receives."""
 
     def __init__(self, *, accept_login: bool = True, drop_after_login: int = 0,
-                 queue_originates: bool = False, mute_connections: int = 0) -> None:
+                 queue_originates: bool = False, mute_connections: int = 0,
+                 drop_on_originate: int = 0, stopping_connections: int = 0) -> None:
+        self.drop_on_originate = drop_on_originate   # the first N connections die on an Originate
+        self.stopping_connections = stopping_connections   # ... or answer it "shutting down", then die
         self.accept_login = accept_login
         self.mute_connections = mute_connections     # the first N connections answer no Ping (dead path)
         self.queue_originates = queue_originates     # answer Originate as Asterisk does (Async: true)
@@ -80,6 +83,20 @@ class FakeAmi:
                     pass
                 elif name.lower() == "ping":
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n".encode())
+                elif name.lower() == "originate" and conn <= self.stopping_connections:
+                    writer.write(f"Response: Error\r\nActionID: {aid}\r\n"
+                                 "Message: Asterisk is shutting down\r\n\r\n".encode())
+                    await writer.drain()
+                    await asyncio.sleep(0.2)
+                    writer.close()
+                    return
+                elif name.lower() == "originate" and conn <= self.drop_on_originate:
+                    writer.close()
+                    return
+                elif name.lower() == "coreshowchannels":
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n"
+                                 f"Event: CoreShowChannelsComplete\r\nActionID: {aid}\r\n"
+                                 "EventList: Complete\r\nListItems: 0\r\n\r\n".encode())
                 elif name.lower() == "originate" and self.queue_originates:
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\n"
                                  "Message: Originate successfully queued\r\n\r\n".encode())

@@ -333,7 +333,7 @@ async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(
             await asyncio.sleep(0.1)
         await asyncio.to_thread(run_testbed, "restart", asterisk["dir_path"])
         restarted_at = time.time()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150      # each answered call runs the campaign's IVR flow
         while time.monotonic() < deadline:
             debtors_tried = {row["debtor_id"] async for row in store.iter_attempts(cfg.name)}
             if len(debtors_tried) == 8 and engine.calls_in_flight == 0:
@@ -353,3 +353,5 @@ async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(
     after = [a for a in attempts if float(a["dialled_at"]) > restarted_at
              and a["outcome"] == Outcome.ANSWERED_HUMAN.value]
     assert after, "no call was answered after Asterisk came back"
+    refused = [a for a in attempts if a.get("detail", "").startswith("originate refused")]
+    assert refused == [], [a["detail"] for a in refused]   # placed during the restart: they waited

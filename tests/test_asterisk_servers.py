@@ -6,12 +6,14 @@ the way Asterisk 22 does; the real-Asterisk behaviour is in test_asterisk_integr
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from test_ami_connection import FakeAmi
 
 from sip.asterisk.backend import AsteriskTelephony
 from sip.asterisk.settings import AsteriskServer, AsteriskSettings
-from sip.telephony import OriginateError, OriginateRequest
+from sip.telephony import CallEventKind, HangupCause, OriginateError, OriginateRequest
 
 
 def request(i: int) -> OriginateRequest:
@@ -83,3 +85,71 @@ async def test_the_calls_per_second_budget_sends_the_next_call_elsewhere() -> No
         await telephony.close()
         for fake in fakes:
             await fake.close()
+
+
+async def test_a_call_placed_while_the_only_server_reconnects_waits_for_it() -> None:
+    fake = FakeAmi(queue_originates=True, drop_after_login=1)     # the first connection drops at once
+    port = await fake.start()
+    server = AsteriskServer(name="pbx1", ami_port=port, secret="s")
+    telephony = AsteriskTelephony(AsteriskSettings(servers=(server,), connect_timeout_s=3))
+    try:
+        await telephony.start()
+        state = next(iter(telephony.servers.values()))
+        while state.ami.connected.is_set():                  # the drop has been seen
+            await asyncio.sleep(0.01)
+        call = await telephony.originate(request(1))        # waits, then goes out on the second connection
+        assert call.server.ami.logins == 2
+        assert originates(fake) == 1
+    finally:
+        await telephony.close()
+        await fake.close()
+
+
+async def test_a_call_is_refused_when_no_server_comes_back_in_time() -> None:
+    fake = FakeAmi(queue_originates=True)
+    port = await fake.start()
+    server = AsteriskServer(name="pbx1", ami_port=port, secret="s")
+    telephony = AsteriskTelephony(AsteriskSettings(servers=(server,), connect_timeout_s=3,
+                                                   reconnect_wait_s=0.5))
+    try:
+        await telephony.start()
+        await fake.close()                                   # Asterisk goes away for good
+        state = next(iter(telephony.servers.values()))
+        while state.ami.connected.is_set():
+            await asyncio.sleep(0.02)
+        with pytest.raises(OriginateError, match="no Asterisk server is connected"):
+            await telephony.originate(request(2))
+    finally:
+        await telephony.close()
+
+
+async def test_an_originate_lost_with_the_connection_is_ended_once_by_the_resync() -> None:
+    fake = FakeAmi(queue_originates=True, drop_on_originate=1)   # Asterisk never answers that Originate
+    port = await fake.start()
+    server = AsteriskServer(name="pbx1", ami_port=port, secret="s")
+    telephony = AsteriskTelephony(AsteriskSettings(servers=(server,), connect_timeout_s=3))
+    try:
+        await telephony.start()
+        call = await telephony.originate(request(1))       # not refused: its fate is unknown yet
+        events = [e async for e in call.events()]           # ... until the resync lists no such channel
+    finally:
+        await telephony.close()
+        await fake.close()
+    assert [(e.kind, e.cause) for e in events] == [(CallEventKind.HANGUP, HangupCause.FAILED)]
+    assert "AMI was away" in events[0].detail
+    assert originates(fake) == 1                             # and it was never sent again
+
+
+async def test_an_originate_refused_by_a_stopping_asterisk_goes_out_after_its_restart() -> None:
+    fake = FakeAmi(queue_originates=True, stopping_connections=1)
+    port = await fake.start()
+    server = AsteriskServer(name="pbx1", ami_port=port, secret="s")
+    telephony = AsteriskTelephony(AsteriskSettings(servers=(server,), connect_timeout_s=3))
+    try:
+        await telephony.start()
+        call = await telephony.originate(request(1))
+        assert call.server.ami.logins == 2                     # placed on the new connection
+        assert [c for c, name in fake.actions if name == "Originate"] == [1, 2]
+    finally:
+        await telephony.close()
+        await fake.close()

@@ -46,7 +46,11 @@ class AmiLoginError(AmiError):
 
 
 class AmiDisconnected(AmiError):
-    """The connection went away before the action was answered."""
+    """The connection went away before the action was answered (Asterisk may have acted on it)."""
+
+
+class AmiNotConnected(AmiError):
+    """No connection right now: the action was not sent."""
 
 
 class _ForgetAll:
@@ -264,7 +268,7 @@ class AmiConnection:
     def _write(self, action: Mapping[str, Any], *,
                is_list: bool) -> tuple[str, asyncio.Future[list[Message]]]:
         if not self.connected.is_set() or self.manager is None or self.manager.protocol is None:
-            raise AmiDisconnected(f"AMI {self.name}: not connected")
+            raise AmiNotConnected(f"AMI {self.name}: not connected")
         fields = dict(action)
         action_id = str(fields.setdefault("ActionID", self.next_action_id()))
         future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
@@ -311,7 +315,7 @@ class AmiConnection:
                 continue
             try:
                 await self.send({"Action": "Ping"}, timeout_s=max(2.0, self.ping_interval_s))
-            except AmiDisconnected:
+            except (AmiDisconnected, AmiNotConnected):
                 continue
             except AmiError:
                 log.error("AMI %s: Ping unanswered; dropping the connection", self.name)

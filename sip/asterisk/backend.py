@@ -29,7 +29,7 @@ from audio.session import MediaSession, Render, SessionParams
 from dialer.phones import normalise_number
 from dialer.privacy import mask_number
 from sip.asterisk.agents import QueueAgents, merge_snapshots
-from sip.asterisk.ami import AmiConnection, AmiError
+from sip.asterisk.ami import AmiConnection, AmiDisconnected, AmiError
 from sip.asterisk.audiosocket import AudioSocketServer, AudioSocketSession
 from sip.asterisk.events import CallTracker, Notice, NoticeKind
 from sip.asterisk.settings import AsteriskServer, AsteriskSettings
@@ -52,6 +52,14 @@ from sip.telephony import (
 )
 
 log = logging.getLogger("callpact.asterisk")
+
+
+class _ServerStopping(OriginateError):
+    """Asterisk answered the Originate with "shutting down": it did not dial."""
+
+    def __init__(self, message: str, state: _ServerState) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class _RateLimiter:
@@ -371,7 +379,37 @@ class AsteriskTelephony(Telephony):
                 return state
         return None
 
+    async def _await_reconnect(self) -> None:
+        """No server is connected: give a reconnect (an Asterisk restart takes seconds) a short chance
+        before the call is refused, so that a brief outage does not spend debtors' attempts."""
+        if any(s.ami.connected.is_set() for s in self.servers.values()):
+            return
+        waits = [asyncio.ensure_future(s.ami.connected.wait()) for s in self.servers.values()
+                 if s.ami.failed is None and not s.ami.closed]
+        if not waits:
+            return
+        try:
+            await asyncio.wait(waits, timeout=self.settings.reconnect_wait_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
     async def originate(self, request: OriginateRequest) -> Call:
+        try:
+            return await self._originate_once(request)
+        except _ServerStopping as stopping:
+            # Asterisk refused because it is shutting down, so it did not dial: once its connection
+            # has gone (and, with a restart, come back) the call may safely be placed again.
+            ami = stopping.state.ami
+            for _ in range(100):
+                if not ami.connected.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            return await self._originate_once(request)
+
+    async def _originate_once(self, request: OriginateRequest) -> Call:
+        await self._await_reconnect()
         state = self._pick_server()
         if state is None:
             waits = [s.limiter.wait_s() for s in self.servers.values()
@@ -416,12 +454,23 @@ class AsteriskTelephony(Telephony):
             del action["CallerID"]
         try:
             reply = await state.ami.send(action)
+        except AmiDisconnected:
+            # Asterisk may or may not have got it. Sending it again could ring the debtor twice, so
+            # the call stays tracked: its channel's events, or the resync after the reconnect
+            # (CoreShowChannels), decide; without either it ends after a limit (tracker.expire).
+            log.warning("attempt %s: AMI %s lost while originating; the resync will tell",
+                        request.attempt_id, cfg.name)
+            state.tracker.mark_unconfirmed(channel_id, asyncio.get_running_loop().time())
+            return call
         except AmiError as exc:
             self._drop(state, call)
             raise OriginateError(str(exc)) from exc
         if str(reply.get("Response", "")).lower() != "success":
             self._drop(state, call)
-            raise OriginateError(f"Asterisk {cfg.name} refused the Originate: {reply.get('Message', '')}")
+            message = f"Asterisk {cfg.name} refused the Originate: {reply.get('Message', '')}"
+            if "shutting down" in str(reply.get("Message", "")).lower():
+                raise _ServerStopping(message, state)
+            raise OriginateError(message)
         log.debug("attempt %s: dialling %s on %s", request.attempt_id, mask_number(e164), cfg.name)
         return call
 

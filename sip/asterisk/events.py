@@ -161,6 +161,9 @@ class TrackedCall:
     ended: bool = False
     failed_reason: int | None = None  # a failed OriginateResponse's Reason, while waiting for the Hangup
     failed_at: float | None = None
+    #: The Originate's answer was lost with the AMI connection: until a channel shows up (or the
+    #: resync rules it out) nobody knows whether Asterisk is dialling. Loop time of that moment.
+    unconfirmed_since: float | None = None
     last_request_cause: str = ""
 
 
@@ -174,6 +177,8 @@ class CallTracker:
 
     #: How long a failed origination whose channel existed waits for that channel's Hangup.
     FAILED_HANGUP_GRACE_S = 5.0
+    #: How long an Originate of unknown fate may wait for its channel (or a resync) before it ends.
+    UNCONFIRMED_LIMIT_S = 120.0
 
     def __init__(self) -> None:
         self.calls: dict[str, TrackedCall] = {}
@@ -280,14 +285,23 @@ class CallTracker:
         return []
 
     def expire(self, now: float) -> list[Notice]:
-        """Failed originations whose channel's Hangup never came end now (a lost event must not hang them)."""
+        """Calls whose ending event never came end now (a lost event must not hang them): failed
+        originations whose channel's Hangup was missed, Originates whose answer was lost for good."""
         out: list[Notice] = []
         for call in list(self.calls.values()):
             if (not call.ended and call.failed_at is not None
                     and now - call.failed_at >= self.FAILED_HANGUP_GRACE_S):
                 cause = _REASON_CAUSES.get(call.failed_reason or 0, HangupCause.FAILED)
                 out += self._end(call, now, cause, f"originate failed (reason {call.failed_reason})")
+            elif (not call.ended and not call.seen_channel and call.unconfirmed_since is not None
+                    and now - call.unconfirmed_since >= self.UNCONFIRMED_LIMIT_S):
+                out += self._end(call, now, HangupCause.FAILED, "originate unanswered (AMI lost)")
         return out
+
+    def mark_unconfirmed(self, channel_id: str, now: float) -> None:
+        call = self.calls.get(channel_id)
+        if call is not None:
+            call.unconfirmed_since = now
 
     def channel_gone(self, channel_id: str, now: float, detail: str) -> list[Notice]:
         """A call that a resync no longer finds (its Hangup was missed while AMI was away)."""

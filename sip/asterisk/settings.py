@@ -43,6 +43,8 @@ class AsteriskSettings:
     media_timeout_s: float = 5.0
     #: Seconds to keep trying the first AMI login (Asterisk may still be starting, e.g. under compose).
     connect_timeout_s: float = 10.0
+    #: Seconds an Originate waits for a lost AMI connection to come back before the call is refused.
+    reconnect_wait_s: float = 10.0
 
 
 def settings_from_mapping(data: Mapping[str, Any], where: str = "backend",
