@@ -1,5 +1,5 @@
 # The two commands: `make demo` (set up, then run the demo campaign) and `make test`.
-.PHONY: setup demo test test-fast lint
+.PHONY: setup demo test test-fast lint testbed
 
 setup:
 	@tools/setup.sh
@@ -7,7 +7,7 @@ setup:
 demo: setup
 	.venv/bin/callpact demo
 
-test: setup
+test: setup testbed
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -m "slow or not slow"
 
@@ -16,3 +16,7 @@ test-fast: setup
 
 lint: setup
 	.venv/bin/ruff check .
+
+# A minimal Asterisk for the integration tests (built once into ~/.cache/callpact; not for production).
+testbed: setup
+	tools/asterisk-testbed build

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -79,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     dial = sub.add_parser("dialer", help="run the dialer process for running campaigns")
     dial.add_argument("--campaign", action="append", help="serve only this campaign (repeatable)")
-    dial.add_argument("--network", choices=["sim"], default="sim",
-                      help="telephony backend (sim: the simulated phone network)")
+    dial.add_argument("--network", "--backend", dest="network", choices=["sim", "asterisk"], default="sim",
+                      help="telephony backend (sim: the simulated phone network; asterisk: AMI + "
+                           "AudioSocket, configured with --backend-config)")
+    dial.add_argument("--backend-config", type=Path,
+                      help="YAML file with a 'backend:' section (the Asterisk servers; see README)")
     dial.add_argument("--agents", type=int, default=10, help="simulated agents")
     dial.add_argument("--answer-prob", type=float, default=0.35)
     dial.add_argument("--seed", type=int, default=1)
@@ -430,7 +434,12 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         names = args.campaign or await store.campaigns()
         if not names:
             raise CallpactError("no campaigns are loaded; load one with `callpact campaign load FILE.yaml`")
-        network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
+        if args.network == "asterisk":
+            network = await _asterisk_backend(args.backend_config)
+            where = f"Asterisk ({', '.join(s.name for s in network.settings.servers)})"
+        else:
+            network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
+            where = f"the simulated network ({args.agents} agents)"
         engines = [
             CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"),
                            gc_mode="young")
@@ -453,12 +462,45 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
         await store.heartbeat("dialer")
-        console.print(f"dialer {store.owner} serving {', '.join(names)} on the simulated network "
-                      f"({args.agents} agents); Ctrl-C to stop")
-        await asyncio.gather(*(e.run(exit_when_stopped=args.exit_when_stopped) for e in engines))
+        console.print(f"dialer {store.owner} serving {', '.join(names)} on {where}; Ctrl-C to stop")
+        try:
+            await asyncio.gather(*(e.run(exit_when_stopped=args.exit_when_stopped) for e in engines))
+        finally:
+            await network.close()
         return 0
 
     return _run(args, body)
+
+
+async def _asterisk_backend(path: Path | None) -> Any:
+    """The Asterisk backend from a YAML file's ``backend:`` section, connected (one-line errors)."""
+    from audio.prompts import PromptRenderer
+    from audio.tts_config import TTSConfig, tts_config_from_section
+    from dialer.yamlconf import Section, load_yaml
+    from sip.asterisk.backend import AsteriskTelephony
+    from sip.asterisk.settings import settings_from_mapping
+    from sip.telephony import OriginateError
+
+    if path is None:
+        raise ConfigError("--backend asterisk needs --backend-config FILE.yaml (with a 'backend:' section)")
+    data = load_yaml(path)
+    section = data.get("backend") if isinstance(data, dict) else None
+    if not isinstance(section, dict):
+        raise ConfigError("no 'backend:' section", where=str(path))
+    # Text prompts are rendered by the TTS configuration in the same file (a `tts:` section), if any.
+    document = Section(data, str(path))
+    tts = tts_config_from_section(document.section("tts"), path.parent) if "tts" in data else TTSConfig()
+    try:
+        settings = settings_from_mapping(section, "backend", env=os.environ)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=str(path)) from None
+    renderer = PromptRenderer(tts)
+    telephony = AsteriskTelephony(settings, render=renderer.render, prerender=renderer.prerender)
+    try:
+        await telephony.start()
+    except OriginateError as exc:
+        raise CallpactError(f"cannot use Asterisk: {exc}") from None
+    return telephony
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -24,6 +24,14 @@ APT_PACKAGES=(
     xz-utils
     sip-tester
     python3-dev
+    debian-archive-keyring
+    bzip2
+    libjansson-dev
+    libxml2-dev
+    libxslt1-dev
+    libsqlite3-dev
+    libedit-dev
+    docker-compose
 )
 PYTHON=${PYTHON:-python3}
 

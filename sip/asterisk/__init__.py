@@ -1,0 +1,8 @@
+"""The Asterisk backend: call control over AMI (panoramisk), media over AudioSocket.
+
+Asterisk owns the trunks, agents and queues; callpact owns pacing, the IVR and routing.
+Pure logic: :mod:`sip.asterisk.events` (AMI events -> call events), :mod:`sip.asterisk.agents`
+(app_queue -> agent snapshot), :mod:`sip.asterisk.settings` (the ``backend:`` section) and the framing
+half of :mod:`sip.asterisk.audiosocket`. Sockets: :mod:`sip.asterisk.ami`, the server half of
+:mod:`sip.asterisk.audiosocket`, and :mod:`sip.asterisk.backend`, which joins them into a Telephony.
+"""

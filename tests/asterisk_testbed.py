@@ -1,0 +1,105 @@
+"""Fixtures for tests against a real Asterisk (tools/asterisk-testbed) with sipp as the far ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sip.asterisk.settings import AsteriskServer, AsteriskSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTBED = ROOT / "tools" / "asterisk-testbed"
+SIPP_DIR = Path(__file__).parent / "fixtures" / "asterisk" / "sipp"
+
+
+def run_testbed(command: str, where: Path) -> dict:
+    proc = subprocess.run([str(TESTBED), command, "--dir", str(where)], capture_output=True, text=True,
+                          timeout=1800)
+    if proc.returncode != 0:
+        pytest.fail(f"asterisk-testbed {command} failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[dict]:
+    """One real Asterisk for the session (built once into the cache), stopped by PID at the end."""
+    if shutil.which("sipp") is None:
+        pytest.fail("sipp is not installed (Debian package sip-tester): run `make setup`")
+    where = Path(tempfile.mkdtemp(prefix="callpact-asterisk-"))
+    state = run_testbed("start", where)
+    state["dir_path"] = where
+    yield state
+    run_testbed("stop", where)
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def settings_for(state: dict, **kw: object) -> AsteriskSettings:
+    server = AsteriskServer(name="testbed", host="127.0.0.1", ami_port=state["ami_port"],
+                            username=state["ami_user"], secret=state["ami_secret"],
+                            dial="PJSIP/{digits}@trunk", max_channels=10, calls_per_second=10)
+    return AsteriskSettings(servers=(server,), audiosocket_port=state["audiosocket_port"],
+                            queues=("collections",), **kw)  # type: ignore[arg-type]
+
+
+def free_udp_port() -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port % 2 == 0 and port < 65000:
+            return port
+    raise RuntimeError("no free even UDP port")
+
+
+class Sipp:
+    """One sipp process playing a scenario from tests/fixtures/asterisk/sipp (bounded: -m calls, -timeout)."""
+
+    def __init__(self, scenario: str, *, port: int, remote: str | None = None, service: str = "",
+                 calls: int = 1, timeout_s: int = 40) -> None:
+        args = ["sipp", "-sf", f"{scenario}.xml", "-i", "127.0.0.1", "-p", str(port), "-m", str(calls),
+                "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-nostdin", "-timeout", f"{timeout_s}s",
+                "-timeout_error", "-max_recv_loops", "1000"]
+        if service:
+            args += ["-s", service]
+        if remote:
+            args.append(remote)
+        self.args = args
+        self.port = port
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> Sipp:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, cwd=SIPP_DIR, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        # Asterisk must not send before sipp listens (an early INVITE fails the call): wait for the bind.
+        for _ in range(200):
+            if self.proc.returncode is not None:
+                break
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", self.port))
+                except OSError:
+                    return self
+            await asyncio.sleep(0.05)
+        stderr = (await self.proc.stderr.read()).decode(errors="replace") if self.proc.stderr else ""
+        raise RuntimeError(f"sipp {self.args[2]} did not start listening on {self.port}: {stderr[-500:]}")
+
+    async def wait(self, timeout_s: float = 45) -> int:
+        assert self.proc is not None
+        await asyncio.wait_for(self.proc.wait(), timeout_s)
+        return self.proc.returncode or 0
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()

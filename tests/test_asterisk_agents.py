@@ -1,0 +1,80 @@
+"""Agent state for pacing from app_queue events recorded on a real Asterisk 22.10.1."""
+
+from __future__ import annotations
+
+from asterisk_fixtures import ami_messages
+
+from sip.asterisk.agents import QueueAgents, merge_snapshots
+from sip.telephony import AgentSnapshot
+
+
+def replay_until(agents: QueueAgents, clock: list[float], until: float) -> None:
+    for t, msg in ami_messages("e_queue_redirect"):
+        if t > until:
+            break
+        clock[0] = t
+        agents.feed(msg, t)
+
+
+def test_queue_status_then_a_call_then_wrap_back_to_idle() -> None:
+    clock = [0.0]
+    agents = QueueAgents(["agents"], clock=lambda: clock[0])
+    replay_until(agents, clock, 3.2)        # QueueAdd (paused Agent Two) and the first QueueStatus
+    snap = agents.snapshot()
+    assert (snap.logged_in, snap.idle, snap.talking) == (2, 1, 0)   # Agent Two is paused
+    replay_until(agents, clock, 7.2)        # AgentConnect: Agent One talks
+    clock[0] = 9.2
+    snap = agents.snapshot()
+    assert (snap.idle, snap.talking) == (0, 1)
+    assert 1.9 < snap.talking_s[0] < 2.2
+    replay_until(agents, clock, 12.0)       # AgentComplete, QueueMemberStatus 1
+    snap = agents.snapshot()
+    assert (snap.logged_in, snap.idle, snap.talking) == (2, 1, 0)
+    replay_until(agents, clock, 99)         # QueueRemove of Agent Two
+    assert agents.snapshot().logged_in == 1
+
+
+def test_other_queues_are_not_counted() -> None:
+    clock = [0.0]
+    agents = QueueAgents(["sales"], clock=lambda: clock[0])
+    replay_until(agents, clock, 99)
+    assert agents.snapshot() == AgentSnapshot(0, 0, (), 0)
+
+
+def test_a_resync_drops_members_that_are_gone() -> None:
+    agents = QueueAgents(clock=lambda: 0.0)
+    agents.feed({"Event": "QueueMemberAdded", "Queue": "q", "Interface": "PJSIP/a", "MemberName": "A",
+                 "Status": "1", "Paused": "0"})
+    agents.feed({"Event": "QueueMemberAdded", "Queue": "q", "Interface": "PJSIP/b", "MemberName": "B",
+                 "Status": "1", "Paused": "0"})
+    agents.begin_resync()
+    agents.feed({"Event": "QueueMember", "Queue": "q", "Location": "PJSIP/a", "Name": "A", "Status": "1",
+                 "Paused": "0", "InCall": "0"})
+    agents.end_resync()
+    assert agents.snapshot().logged_in == 1
+
+
+def test_wrap_up_time_keeps_an_agent_from_idle() -> None:
+    now = [0.0]
+    agents = QueueAgents(clock=lambda: now[0])
+    member = {"Queue": "q", "Interface": "PJSIP/a", "MemberName": "A", "Status": "2", "Paused": "0",
+              "Wrapuptime": "10"}
+    agents.feed({"Event": "QueueMemberAdded", **member, "InCall": "1"}, 0.0)
+    agents.feed({"Event": "AgentComplete", **member}, 30.0)
+    agents.feed({"Event": "QueueMemberStatus", **member, "Status": "1", "InCall": "0"}, 30.0)
+    now[0] = 35.0
+    assert (agents.snapshot().wrapping, agents.snapshot().idle) == (1, 0)
+    now[0] = 41.0
+    assert (agents.snapshot().wrapping, agents.snapshot().idle) == (0, 1)
+
+
+def test_unavailable_members_are_not_logged_in_and_servers_add_up() -> None:
+    agents = QueueAgents(clock=lambda: 0.0)
+    agents.feed({"Event": "QueueMemberAdded", "Queue": "q", "Interface": "PJSIP/a", "Status": "5",
+                 "Paused": "0"})
+    agents.feed({"Event": "QueueMemberAdded", "Queue": "q", "Interface": "PJSIP/b", "Status": "1",
+                 "Paused": "0"})
+    one = agents.snapshot()
+    assert (one.logged_in, one.idle) == (1, 1)
+    both = merge_snapshots([one, AgentSnapshot(3, 1, (5.0,), 1)])
+    assert both == AgentSnapshot(4, 2, (5.0,), 1)
