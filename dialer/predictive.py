@@ -130,7 +130,7 @@ class PredictivePolicy:
     prior_live: float = 40.0            # pseudo-answers at the target rate, to damp small samples
     refresh_s: float = 10.0             # rebuild the observed distributions at most this often
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
-    window_min_live: int = 300          # answers before the window's rate is a hard stop
+    window_min_live: int = 300          # answers before the window's rate can put the policy on hold
     hold_share: float = 0.1             # θ while the budget is spent, as a share of the target
     theta: float = field(default=0.0)
     name: str = "callpact"
@@ -206,11 +206,13 @@ class PredictivePolicy:
         and the last hour settles at the target. A fast one spends each clock hour's
         allowance (the hour rate target times the answers an hour brings) evenly: ahead
         of plan it holds back, behind plan it lets go, so one unlucky burst does not
-        make a whole hour run over the limit.
+        make a whole hour run over the limit. ``committed`` is the abandons the calls already
+        out are expected to cause; they count as spent. A spent budget gives the holding θ,
+        not progressive dialling: the model keeps dialling for agents nearly sure to be free.
         """
         stats = s.stats
         limit, target, k = self.max_abandon_rate, self.target, self.prior_live
-        # The legal window is over its limit: risk nothing until answers dilute it again. (Over
+        # The legal window is over its limit: risk next to nothing until answers dilute it. (Over
         # its first few hundred answers a rate says little; the hourly allowance rules then.)
         if stats.window_live_answers >= self.window_min_live and \
                 stats.window_abandoned > limit * stats.window_live_answers:
