@@ -12,6 +12,7 @@ away, only tightened.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import phonenumbers
 import yaml
 
+from dialer.callbacks import CallbackConfig, read_callbacks
 from dialer.errors import ConfigError
 from dialer.model import Outcome
 from dialer.windows import CallingWindows, Jurisdiction, read_calling_hours
@@ -99,6 +101,8 @@ class RetryConfig:
     failed: float = 30 * 60.0
     abandoned: float = float(ABANDON_QUIET_S)
     interrupted: float = 2 * 3600.0
+    no_input: float = 4 * 3600.0          # a person answered but left or said nothing before the message
+    wrong_person: float = 3600.0          # someone else answered: the debtor's next number, after this
 
     def delay_for(self, outcome: Outcome) -> float:
         """0 for outcomes that end the debtor (reached) or move to the next phone (invalid)."""
@@ -110,6 +114,14 @@ class RetryConfig:
             Outcome.ABANDONED: self.abandoned,
             Outcome.INTERRUPTED: self.interrupted,
         }.get(outcome, 0.0)
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """Where ``webhook`` nodes post their signed events; the secret is read from the environment."""
+
+    url: str
+    secret_env: str = "CALLPACT_WEBHOOK_SECRET"
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,9 @@ class CampaignConfig:
     pacing: PacingConfig = field(default_factory=PacingConfig)
     attempts: AttemptsConfig = AttemptsConfig()
     retry: RetryConfig = RetryConfig()
+    ivr_params: dict[str, Any] = field(default_factory=dict)   # overrides of the flow's params
+    callbacks: CallbackConfig = field(default_factory=CallbackConfig)
+    webhooks: WebhooksConfig | None = None
     source: str = ""
     text: str = ""   # the document as read, so edits keep what the supervisor wrote
 
@@ -139,7 +154,7 @@ class CampaignConfig:
 
 
 _TOP_KEYS = ("name", "dial_mode", "caller_id", "ivr_flow", "agent_queue", "jurisdiction", "priority",
-             "numbers", "pacing", "calling_hours", "attempts", "retry")
+             "numbers", "pacing", "calling_hours", "attempts", "retry", "ivr_params", "callbacks", "webhooks")
 
 
 def load_campaign(path: str | Path) -> CampaignConfig:
@@ -161,6 +176,9 @@ def _build(data: Any, source: str, text: str) -> CampaignConfig:
                                            Jurisdiction.NL.value))
     priority = Priority(top.choice("priority", [p.value for p in Priority], Priority.NEWEST_DUE.value))
     ivr_flow = top.string("ivr_flow", "payment_reminder")
+    ivr_params = _read_ivr_params(top, ivr_flow)
+    callbacks = read_callbacks(top.section("callbacks"))
+    webhooks = _read_webhooks(top.section("webhooks"))
     agent_queue = top.string("agent_queue", "collections")
 
     numbers = _read_numbers(top.section("numbers"))
@@ -173,8 +191,44 @@ def _build(data: Any, source: str, text: str) -> CampaignConfig:
     return CampaignConfig(
         name=name, windows=windows, dial_mode=dial_mode, caller_id=caller_id, ivr_flow=ivr_flow,
         agent_queue=agent_queue, jurisdiction=jurisdiction, priority=priority, numbers=numbers,
-        pacing=pacing, attempts=attempts, retry=retry, source=source, text=text,
+        pacing=pacing, attempts=attempts, retry=retry, ivr_params=ivr_params, callbacks=callbacks,
+        webhooks=webhooks, source=source, text=text,
     )
+
+
+def _read_ivr_params(top: Section, ivr_flow: str) -> dict[str, Any]:
+    """The flow must exist and load cleanly, and ``ivr_params`` may only set what it declares."""
+    from ivr_flows.loader import resolve_flow
+
+    where_flow = top.where("ivr_flow")
+    try:
+        flow = resolve_flow(ivr_flow)
+    except ConfigError as exc:
+        raise ConfigError(f"ivr_flow: {exc}", where=where_flow) from None
+    sec = top.section("ivr_params")
+    out: dict[str, Any] = {}
+    for key in sec.remaining_keys():
+        if key not in flow.params:
+            raise sec.error(key, f"flow {flow.name} has no parameter {key!r}; it has: "
+                                 f"{', '.join(sorted(flow.params)) or 'none'}")
+        value = sec.raw(key)
+        default = flow.params[key]
+        if isinstance(default, bool) != isinstance(value, bool) or isinstance(value, Mapping | list) \
+                or value is None:
+            raise sec.error(key, f"must be like the flow's default {default!r}, not {value!r}")
+        out[key] = value
+    return out
+
+
+def _read_webhooks(sec: Section) -> WebhooksConfig | None:
+    if not sec.has("url"):
+        sec.finish(("url", "secret_env"))
+        return None
+    url = sec.string("url", pattern=r"https?://\S+", hint="an http:// or https:// URL")
+    secret_env = sec.string("secret_env", "CALLPACT_WEBHOOK_SECRET", pattern=r"[A-Z_][A-Z0-9_]*",
+                            hint="the name of an environment variable holding the shared secret")
+    sec.finish(("url", "secret_env"))
+    return WebhooksConfig(url=url, secret_env=secret_env)
 
 
 def _read_numbers(sec: Section) -> NumbersConfig:
@@ -292,13 +346,14 @@ def _read_retry(sec: Section) -> RetryConfig:
     d = RetryConfig()
     values = {
         key: sec.duration(key, getattr(d, key), minimum=0, maximum=30 * 86400)
-        for key in ("no_answer", "busy", "machine", "failed", "interrupted")
+        for key in ("no_answer", "busy", "machine", "failed", "interrupted", "no_input", "wrong_person")
     }
     abandoned = sec.duration("abandoned", d.abandoned, maximum=30 * 86400)
     if abandoned < ABANDON_QUIET_S:
         raise sec.error("abandoned", f"{abandoned / 3600:g}h is too soon: a number whose call was "
                                      f"abandoned is not called again for 72h (Ofcom)")
-    sec.finish(("no_answer", "busy", "machine", "failed", "abandoned", "interrupted"))
+    sec.finish(("no_answer", "busy", "machine", "failed", "abandoned", "interrupted", "no_input",
+                "wrong_person"))
     return RetryConfig(abandoned=abandoned, **values)
 
 

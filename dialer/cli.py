@@ -109,8 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
                       help="engine tick in simulated seconds (default 1.0)")
     simp.add_argument("--jobs", type=int, default=None, metavar="N",
                       help="policy runs in parallel processes (default: the number of CPUs)")
+    _add_sip_commands(sub)
     _add_tts_parser(sub, common)
+    _ivr_parsers(sub)
     return p
+
+
+def _add_sip_commands(sub: Any) -> None:
+    """`doctor` and `call`: the machine's dependencies, and one real call through a SIP trunk."""
+    sub.add_parser("doctor", help="check every dependency (pjsua2, redis-server, TTS, sox, sipp, packages)")
+    call = sub.add_parser("call", help="place one real call through a SIP trunk (for testing a trunk)")
+    call.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, e.g. +31612345678")
+    call.add_argument("--trunk", metavar="sip:HOST:PORT",
+                      help="the trunk; without it, the trunk of --sip-config")
+    call.add_argument("--sip-config", type=Path, metavar="FILE", help="SIP settings (see config/sip.yaml)")
+    call.add_argument("--caller-id", default="", metavar="NUMBER", help="the number the callee sees")
+    call.add_argument("--flow", metavar="NAME",
+                      help="IVR flow to run: a shipped name or a FILE.yaml (default: a built-in test prompt)")
+    call.add_argument("--debtor", metavar="JSON", help='debtor context, e.g. \'{"language": "en"}\'')
+    call.add_argument("--ring-timeout", type=float, default=30.0, metavar="S")
+    call.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _add_tts_parser(sub: _Subparsers, common: argparse.ArgumentParser) -> None:
@@ -129,6 +147,14 @@ def _add_tts_parser(sub: _Subparsers, common: argparse.ArgumentParser) -> None:
                      help="FILE.wav (8 kHz 16-bit WAV), or any other name for raw --format bytes")
     say.add_argument("--format", choices=["pcm16", "ulaw", "alaw"], default="pcm16",
                      help="raw output encoding when --out is not a .wav")
+
+
+def _ivr_parsers(sub: Any) -> None:
+    flow = sub.add_parser("flow", help="check IVR flow files (or shipped flows by name) before use")
+    flow.add_argument("flows", nargs="+", metavar="FLOW", help="FILE.yaml or a shipped flow name")
+    cbs = sub.add_parser("callbacks", help="write a campaign's callers back (rule, route, result) to CSV")
+    cbs.add_argument("name")
+    cbs.add_argument("--out", type=Path, required=True)
 
 
 def _global_options(p: argparse.ArgumentParser, default: Any) -> None:
@@ -340,6 +366,19 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
         "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
         "worst_hour_abandon_rate": worst,
         "max_abandon_rate": cfg.pacing.max_abandon_rate,
+        **_ivr_report(stats),
+    }
+
+
+def _ivr_report(stats: dict[str, int]) -> dict[str, Any]:
+    """What the IVR flows achieved and how callers back were routed (rule by rule)."""
+    return {
+        "ivr_outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("ivr:")},
+        "callbacks": stats.get("callbacks", 0),
+        "callbacks_handled_by": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
+                                 if k.startswith("callbacks:")},
+        "callback_rules": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
+                           if k.startswith("callback_rule:")},
     }
 
 
@@ -357,6 +396,12 @@ def print_report(report: dict[str, Any]) -> None:
     t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers = "
               f"{report['abandon_rate']:.2%} (last {report['abandon_window_hours']:g} h: "
               f"{report['abandon_rate_window']:.2%}; limit {report['max_abandon_rate']:.0%})")
+    if report.get("ivr_outcomes"):
+        t.add_row("IVR outcomes", ", ".join(f"{k} {v}" for k, v in report["ivr_outcomes"].items()))
+    if report.get("callbacks"):
+        t.add_row("callers back", f"{report['callbacks']}: " + ", ".join(
+            f"{k} {v}" for k, v in report["callbacks_handled_by"].items()) + "; rules: " + ", ".join(
+            f"{k} {v}" for k, v in report["callback_rules"].items()))
     console.print(t)
 
 
@@ -462,6 +507,83 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- doctor, call (real SIP) --------------------------------------------------------------------------
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dialer.doctor import render, run_checks
+
+    lines, healthy = render(run_checks())
+    for line in lines:
+        console.print(line)
+    console.print("doctor: all required dependencies present" if healthy
+                  else "doctor: required dependencies missing (see MISSING lines)")
+    return 0 if healthy else 1
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from dialer.phones import normalise_number
+    from sip.pjsua2_backend import pjsua2_available
+    from sip.sip_config import SipConfig, load_sip_config, trunk_from_uri
+    from sip.trunk_call import run_test_call
+
+    flow = None
+    if args.flow is not None:
+        from ivr_flows.loader import resolve_flow
+        flow = resolve_flow(args.flow)
+    if args.trunk is None and args.sip_config is None:
+        raise ConfigError("name the trunk with --trunk sip:HOST:PORT or --sip-config FILE", where="call")
+    debtor: dict[str, Any] = {}
+    if args.debtor is not None:
+        try:
+            debtor = json.loads(args.debtor)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg} at character {exc.pos}", where="--debtor") from None
+        if not isinstance(debtor, dict):
+            raise InputError("must be a JSON object like {\"language\": \"en\"}", where="--debtor")
+    if args.sip_config is not None:
+        cfg = load_sip_config(args.sip_config)
+        if args.trunk is not None:
+            uri = trunk_from_uri(args.trunk)
+            trunk = replace(cfg.trunk, host=uri.host, port=uri.port, transport=uri.transport)
+            cfg = replace(cfg, trunk=trunk)
+    else:
+        # A one-off call: any free local port, so it runs next to a dialer already on 5060.
+        cfg = SipConfig(trunk=trunk_from_uri(args.trunk), sip_port=0, max_calls=2)
+    check = normalise_number(args.to, cfg.default_region)
+    if not check.usable or check.e164 is None:
+        raise InputError(check.problem or "not a phone number", where=f"--to {args.to}")
+    from sip.trunk_call import debtor_from_json
+    try:
+        debtor_from_json(debtor, check.e164)
+    except ValueError as exc:
+        raise InputError(str(exc), where="--debtor") from None
+    if not pjsua2_available():
+        raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
+    from sip.telephony import OriginateError
+    try:
+        report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
+                               ring_timeout_s=args.ring_timeout, debtor=debtor, flow=flow)
+    except OriginateError as exc:
+        raise CallpactError(f"call not placed: {exc}") from None
+    if args.json:
+        print(json.dumps(report.to_json()))
+        return 0
+    detail = f" ({report.detail})" if report.detail else ""
+    console.print(f"call to {report.number}: {report.outcome}{detail}")
+    if report.answered_by is not None:
+        console.print(f"  answered by: {report.answered_by}; "
+                      f"prompt heard to the end: {report.prompt_completed}")
+        if report.flow is not None:
+            console.print(f"  flow {report.flow}: {report.flow_outcome} via {' > '.join(report.flow_path)}")
+        console.print(f"  digits: {report.digits or '(none)'}")
+        if report.answer_to_first_audio_ms is not None:
+            console.print(f"  answer to first prompt audio: {report.answer_to_first_audio_ms:.0f} ms; "
+                          f"frames from the far end: {report.frames_received}")
+    console.print(f"  took {report.duration_s:.1f} s")
+    return 0
+
+
 def cmd_tts(args: argparse.Namespace) -> int:
     import wave
 
@@ -508,13 +630,44 @@ def cmd_tts(args: argparse.Namespace) -> int:
         renderer.close()
 
 
+# -- IVR flows and callers back ----------------------------------------------------------------
+def cmd_flow(args: argparse.Namespace) -> int:
+    from ivr_flows.loader import resolve_flow
+
+    for name in args.flows:
+        flow = resolve_flow(str(name))
+        console.print(f"{name}: flow {flow.name} is valid: {len(flow.nodes)} nodes, languages "
+                      f"{', '.join(flow.languages)}, params {', '.join(sorted(flow.params)) or 'none'}")
+    return 0
+
+
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    from dialer.export import export_callbacks
+
+    if args.out.is_dir():
+        raise InputError("is a directory; give the CSV file to write, e.g. callbacks.csv",
+                         where=str(args.out))
+
+    async def body(store: Store) -> int:
+        await store.campaign_text(args.name)
+        count = await export_callbacks(store, args.name, args.out)
+        console.print(f"{count} callers back written to {args.out}")
+        return 0
+
+    return _run(args, body)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "campaign": cmd_campaign,
     "export": cmd_export,
     "dialer": cmd_dialer,
     "demo": cmd_demo,
+    "flow": cmd_flow,
+    "callbacks": cmd_callbacks,
     "simulate": cmd_simulate,
+    "doctor": cmd_doctor,
+    "call": cmd_call,
     "tts": cmd_tts,
 }
 

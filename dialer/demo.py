@@ -6,6 +6,13 @@ campaign (``dialer/defaults/demo.yaml``) is paced by the real engine, and calls
 go to the simulated phone network and simulated agents. Only time is virtual:
 :class:`~dialer.virtual_time.VirtualTimeLoop` jumps over the waits. At the end
 it exports the attempts CSV and checks it against the store's own counters.
+
+The campaign is agentless: every answer runs the real ``payment_reminder``
+flow with simulated debtors who answer by keypad and by voice
+(:class:`~ivr_flows.simulated_debtor.FlowRespondent`); agents take the calls
+the flow transfers. Some debtors who missed the call ring back later; callback
+routing answers them. Webhook events go to an in-process stand-in for the back
+office (:class:`BackOffice`), which accepts every event: no HTTP in a demo.
 """
 
 from __future__ import annotations
@@ -30,11 +37,13 @@ from rich.table import Table
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.engine import CampaignEngine, Clock
 from dialer.errors import CallpactError
-from dialer.export import export_attempts
+from dialer.export import export_attempts, export_callbacks
 from dialer.generate import write_debtors_csv
 from dialer.importing import import_file
 from dialer.store import Store
 from dialer.virtual_time import run_virtual
+from ivr_flows.loader import shipped_flow
+from ivr_flows.simulated_debtor import FlowRespondent
 from sip.distributions import Fixed, LogNormal
 from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedNetwork
 
@@ -45,10 +54,26 @@ def demo_campaign_text() -> str:
     return resources.files("dialer").joinpath("defaults/demo.yaml").read_text(encoding="utf-8")
 
 
+class BackOffice:
+    """Receives the flows' webhook events in the demo (and counts them); accepts everything."""
+
+    def __init__(self) -> None:
+        self.events: Counter[str] = Counter()
+
+    async def send(self, event: str, payload: Any, timeout_s: float, context: Any) -> bool:
+        self.events[event] += 1
+        return True
+
+
 def build_sim_network(*, agents: int, answer_prob: float = 0.35, seed: int = 1,
-                      dead_numbers: frozenset[str] = frozenset(), max_lines: int | None = None
-                      ) -> SimulatedNetwork:
-    """The demo's phone network: Dutch mobile answer rates, two-and-a-half-minute conversations."""
+                      dead_numbers: frozenset[str] = frozenset(), max_lines: int | None = None,
+                      callback_prob: float = 0.0, day: dt.date | None = None) -> SimulatedNetwork:
+    """The demo's phone network: Dutch mobile answer rates, two-and-a-half-minute conversations,
+    debtors who understand the shipped flows and sometimes call back a call they missed."""
+    respondent = None
+    if day is not None:
+        flows = [shipped_flow(n) for n in ("payment_reminder", "callback", "general_menu", "thank_you")]
+        respondent = FlowRespondent(flows, today=lambda: day)
     profile = NetworkProfile(
         answer_prob=answer_prob,
         machine_share=0.2,
@@ -57,9 +82,12 @@ def build_sim_network(*, agents: int, answer_prob: float = 0.35, seed: int = 1,
         ring_s=LogNormal(mean=12.0, sd=6.0),
         amd_s=Fixed(1.5),
         invalid_numbers=dead_numbers,
+        callback_prob=callback_prob,
+        callback_delay_s=LogNormal(mean=1800.0, sd=1500.0),
+        barge_in_share=0.15 if respondent else 0.0,
     )
     desk = SimulatedAgents(agents, talk_s=LogNormal(mean=150.0, sd=80.0), wrap_s=Fixed(10.0), seed=seed)
-    return SimulatedNetwork(profile, desk, seed=seed, max_lines=max_lines)
+    return SimulatedNetwork(profile, desk, seed=seed, max_lines=max_lines, respondent=respondent)
 
 
 def next_working_day(after: dt.date) -> dt.date:
@@ -166,10 +194,13 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
         imported = await import_file(store, cfg, csv_path, now=start - 600)
         await store.set_state(cfg.name, "running")
         network = build_sim_network(agents=agents, seed=seed, dead_numbers=_dead_numbers(csv_path, seed),
-                                    max_lines=cfg.pacing.max_lines)
+                                    max_lines=cfg.pacing.max_lines, callback_prob=0.35, day=day)
         progress = _ProgressLine(console, network, quiet)
-        engine = CampaignEngine(store, network, cfg, clock=Clock(start), tick_s=1.0, control_every_s=10.0,
-                                on_tick=progress)
+        back_office = BackOffice()
+        clock = Clock(start)
+        # The engine answers the campaign's callers back while it runs (dialer.inbound).
+        engine = CampaignEngine(store, network, cfg, clock=clock, tick_s=1.0, control_every_s=10.0,
+                                on_tick=progress, events=back_office)
         if not quiet:
             console.print(f"demo: {imported.accepted} debtors imported ({imported.rejected} rejected rows), "
                           f"{agents} agents, simulated {day:%A %d %B %Y} "
@@ -184,7 +215,11 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
                 live.update(progress.text(engine))
         else:
             await engine.run(until_epoch=end)
-        return await _summarise(store, cfg, engine, network, imported, out_dir, end, agents, day)
+        network.set_inbound_handler(None)        # the office closes: calls back in progress finish
+        await network.drain_inbound()
+        summary = await _summarise(store, cfg, engine, network, imported, out_dir, end, agents, day)
+        summary["webhook_events"] = dict(back_office.events)
+        return summary
     finally:
         await store.close()
 
@@ -197,7 +232,17 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
     attempts_csv = out_dir / "attempts.csv"
     exported = await export_attempts(store, cfg.name, attempts_csv)
     with attempts_csv.open(newline="", encoding="utf-8") as fh:
-        csv_outcomes = Counter(row["outcome"] for row in csv.DictReader(fh))
+        rows = list(csv.DictReader(fh))
+    csv_outcomes = Counter(row["outcome"] for row in rows)
+    ivr_outcomes = Counter(row["ivr_outcome"] for row in rows if row.get("ivr_outcome"))
+    answered_by = Counter('"kind":"speech"' in row["ivr_inputs"] for row in rows if row.get("ivr_inputs"))
+    heard = sum(1 for row in rows if row.get("message_heard") == "1")
+    stored_ivr = {k.removeprefix("ivr:"): v for k, v in (await store.stats(cfg.name)).items()
+                  if k.startswith("ivr:")}
+    callbacks_csv = out_dir / "callbacks.csv"
+    exported_callbacks = await export_callbacks(store, cfg.name, callbacks_csv)
+    with callbacks_csv.open(newline="", encoding="utf-8") as fh:
+        callback_rows = list(csv.DictReader(fh))
     agent_stats = network.agents.stats()
     hours_logged = agent_stats.logged_in_s / 3600
     contacts = report["outcomes"].get("connected-to-agent", 0)
@@ -215,8 +260,17 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
         "exported": exported,
         "export_matches": exported == report["attempts"]
         and all(csv_outcomes.get(k, 0) == v for k, v in report["outcomes"].items())
-        and sum(csv_outcomes.values()) == exported,
+        and sum(csv_outcomes.values()) == exported
+        and dict(ivr_outcomes) == stored_ivr,
         "lost_writes": engine.counters.lost_writes,
+        "ivr_outcomes": ivr_outcomes,
+        "flows_with_speech": answered_by.get(True, 0),
+        "message_heard": heard,
+        "callbacks_csv": callbacks_csv,
+        "callbacks": exported_callbacks,
+        "callback_rules": Counter(r["rule"] for r in callback_rows),
+        "callbacks_auto": sum(1 for r in callback_rows if r["handled_by"] == "auto"),
+        "callbacks_unserved": sum(1 for r in callback_rows if r["handled_by"] == "no-agent-free"),
     }
 
 
@@ -232,6 +286,20 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
     for outcome, count in sorted(r["outcomes"].items(), key=lambda kv: -kv[1]):
         share = count / r["attempts"] if r["attempts"] else 0.0
         t.add_row(f"  {outcome}", f"{count} ({share:.1%})")
+    ivr = s.get("ivr_outcomes") or {}
+    flows = sum(ivr.values())
+    if flows:
+        t.add_row("IVR flows run (payment_reminder)", f"{flows} ({s['flows_with_speech']} answered by voice "
+                  f"at least once; reminder heard to the end {s['message_heard']})")
+        for outcome, count in sorted(ivr.items(), key=lambda kv: -kv[1]):
+            t.add_row(f"    outcome {outcome}", f"{count} ({count / flows:.1%})")
+    if s.get("callbacks"):
+        auto = s["callbacks_auto"]
+        t.add_row("callers back", f"{s['callbacks']}; handled without an agent {auto} "
+                  f"({auto / s['callbacks']:.0%}; the market reports 60%); wanted a person but none was "
+                  f"free {s['callbacks_unserved']}")
+        for rule, count in sorted(s["callback_rules"].items(), key=lambda kv: -kv[1]):
+            t.add_row(f"    rule {rule}", str(count))
     t.add_row("live answers", str(r["live_answers"]))
     t.add_row("abandoned", f"{r['abandoned']} = {r['abandon_rate']:.2%} (limit {r['max_abandon_rate']:.0%}; "
               f"worst hour {r['worst_hour_abandon_rate']:.2%})")
@@ -247,3 +315,6 @@ def print_summary(console: Console, s: dict[str, Any]) -> None:
     check = "match" if s["export_matches"] else "DO NOT MATCH"
     console.print(f"attempts CSV: {s['attempts_csv']} ({s['exported']} rows; {check} the store's counters)")
     console.print(f"debtor list: {s['debtors_csv']}")
+    if "callbacks_csv" in s:
+        console.print(f"callers back: {s['callbacks_csv']} ({s['callbacks']} rows, each with the rule "
+                      f"that fired)")

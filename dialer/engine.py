@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import functools
 import gc
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.campaign import CampaignConfig, DialMode, parse_campaign
 from dialer.errors import CallpactError, StoreUnavailable
+from dialer.inbound import CallbackHandler, InboundRouter
 from dialer.model import DebtorStatus, Outcome
 from dialer.pacing import (
     Agentless,
@@ -42,6 +47,13 @@ from dialer.predictive import PredictivePolicy
 from dialer.privacy import mask_number
 from dialer.scheduling import dial_check, follow_up, phone_to_dial
 from dialer.store import AttemptStart, Claim, Store
+from ivr_flows.catalogue import fixed_prompts, opening_prompts
+from ivr_flows.facts import CallFacts
+from ivr_flows.interpreter import FlowRun
+from ivr_flows.loader import resolve_flow
+from ivr_flows.model import Flow
+from ivr_flows.runner import EventSender, run_flow
+from ivr_flows.webhook import WebhookSender
 from sip.telephony import (
     AgentSnapshot,
     AnsweredBy,
@@ -156,8 +168,10 @@ class CampaignEngine:
                  clock: Clock | None = None, tick_s: float | None = None, control_every_s: float = 2.0,
                  reconcile_every_s: float | None = None,
                  on_tick: Callable[[CampaignEngine], Any] | None = None,
-                 policy: PacingPolicy | None = None, gc_mode: str = "default") -> None:
+                 policy: PacingPolicy | None = None, gc_mode: str = "default",
+                 events: EventSender | None = None) -> None:
         self.store = store
+        self.events = events            # where IVR webhook events go (None: the campaign's webhooks, if any)
         self.telephony = telephony
         self.cfg = cfg
         self.name = cfg.name
@@ -202,6 +216,8 @@ class CampaignEngine:
         loop = asyncio.get_running_loop()
         await self._load_window()
         await self.reconcile()
+        callbacks = self._answer_callers_back()
+        self._prepare_flow_prompts()
         self._next_control = loop.time()
         self._next_reconcile = self._next_heartbeat = time.monotonic()
         quiet_gc = self.gc_mode == "young" and gc.isenabled()
@@ -241,6 +257,8 @@ class CampaignEngine:
                 if stop:
                     break
         finally:
+            if callbacks is not None:
+                callbacks[0].unregister(callbacks[1])
             try:
                 if self._reconciling is not None:
                     await asyncio.wait({self._reconciling}, timeout=30)
@@ -317,6 +335,7 @@ class CampaignEngine:
             task = asyncio.create_task(self._run_call(live), name=f"call-{aid}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            self._prepare_greeting(live)
         return len(ids)
 
     def _take_tokens(self, now_loop: float, want: int) -> int:
@@ -447,7 +466,10 @@ class CampaignEngine:
                     fields["answered_at"] = self.clock.now()
                     if event.answered_by is AnsweredBy.MACHINE:
                         outcome = Outcome.ANSWERED_MACHINE
-                        await call.hangup()
+                        if cfg.dial_mode is DialMode.AGENTLESS:
+                            await self._run_ivr(call, live, fields, machine=True)
+                        else:
+                            await call.hangup()
                     else:
                         outcome = await self._handle_person(call, live, fields, loop.time())
                 elif event.kind is CallEventKind.HANGUP:
@@ -487,9 +509,8 @@ class CampaignEngine:
         cfg = self.cfg
         debtor = live.claim.debtor
         if cfg.dial_mode is DialMode.AGENTLESS:
-            await call.play(Prompt(_reminder_text(cfg, debtor.language), debtor.language))
-            await call.hangup()
-            return Outcome.ANSWERED_HUMAN
+            agent = await self._run_ivr(call, live, fields, machine=False)
+            return Outcome.CONNECTED_TO_AGENT if agent else Outcome.ANSWERED_HUMAN
         self._waiting_for_agent += 1
         try:
             agent = await call.connect_agent(
@@ -510,11 +531,88 @@ class CampaignEngine:
         await call.hangup()
         return Outcome.ABANDONED
 
+    def _answer_callers_back(self) -> tuple[InboundRouter, CallbackHandler] | None:
+        """Take this campaign's callers back while it runs (unless the backend's inbound calls are
+        someone else's, or the store cannot look debtors up by number, as in ``callpact simulate``)."""
+        if not hasattr(self.store, "callback_candidates"):
+            return None
+        router = InboundRouter.attach(self.telephony)
+        if router is None:
+            return None
+        handler = CallbackHandler(self.store, lambda: self.cfg, self.clock.now, sender=self._event_sender())
+        router.register(handler)
+        return router, handler
+
+    async def _run_ivr(self, call: Call, live: _LiveCall, fields: dict[str, Any], *,
+                       machine: bool) -> str | None:
+        """Run the campaign's flow on an answered call (its voicemail branch for a machine); the
+        flow's result goes into the attempt's fields. Returns the agent a transfer reached, if any."""
+        flow = ivr_flow(self.cfg)
+        if machine and flow.machine is None:
+            await call.hangup()
+            return None
+        run = self._flow_run(live, flow, machine=machine)
+        result = await run_flow(call, run, sender=self._event_sender())
+        fields.update(result.attempt_fields())
+        if result.agent:
+            live.connected_loop = asyncio.get_running_loop().time()
+            fields["connected_at"] = self.clock.now()
+            fields["agent"] = result.agent
+        return result.agent
+
+    def _flow_run(self, live: _LiveCall, flow: Flow, *, machine: bool) -> FlowRun:
+        cfg = self.cfg
+        debtor, state = live.claim.debtor, live.claim.state
+        local_today = dt.datetime.fromtimestamp(self.clock.now(), _zone(debtor.timezone)).date()
+        facts = CallFacts(
+            debtor=debtor, language=debtor.language, today=local_today, attempt=state.attempts + 1,
+            heard_before=state.last_outcome == Outcome.ANSWERED_HUMAN.value, machine=machine,
+            callback_number=cfg.caller_id or "",
+        )
+        return FlowRun(flow, facts, agent_queue=cfg.agent_queue,
+                       context={"attempt_id": live.attempt_id, "debtor_id": debtor.debtor_id,
+                                "campaign": self.name})
+
+    # -- prompts ahead of need -------------------------------------------------------------------
+    def _prepare_in_background(self, prompts: list[Prompt], what: str) -> None:
+        async def prepare() -> None:
+            try:
+                await self.telephony.prepare_prompts(prompts)
+            except Exception as exc:       # a prompt that cannot be rendered fails its call, later
+                log.warning("campaign %s: could not render %s ahead: %s", self.name, what, exc)
+
+        task = asyncio.create_task(prepare(), name=f"prepare-{what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _prepare_flow_prompts(self) -> None:
+        """At campaign start: the flow's prompts that are the same for every debtor."""
+        if self.telephony.renders_prompts and self.cfg.dial_mode is DialMode.AGENTLESS:
+            self._prepare_in_background(fixed_prompts(ivr_flow(self.cfg)), "fixed prompts")
+
+    def _prepare_greeting(self, live: _LiveCall) -> None:
+        """When a debtor is claimed: their personal greeting, rendered while the phone rings."""
+        if self.telephony.renders_prompts and self.cfg.dial_mode is DialMode.AGENTLESS:
+            prompts = opening_prompts(self._flow_run(live, ivr_flow(self.cfg), machine=False))
+            if prompts:
+                self._prepare_in_background(prompts, f"greeting of {live.attempt_id}")
+
+    def _event_sender(self) -> EventSender | None:
+        if self.events is None and self.cfg.webhooks is not None:
+            secret = os.environ.get(self.cfg.webhooks.secret_env, "")
+            if not secret:
+                log.error("campaign %s: webhooks.secret_env %s is not set; webhook events are not sent",
+                          self.name, self.cfg.webhooks.secret_env)
+                return None
+            self.events = WebhookSender(self.cfg.webhooks.url, secret, clock=self.clock.now)
+        return self.events
+
     async def _finish(self, live: _LiveCall, outcome: Outcome, fields: dict[str, Any]) -> None:
         """Record the outcome and the debtor's next step; retried while Redis is away."""
         debtor, state = live.claim.debtor, live.claim.state
         ended = fields["ended_at"]
-        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg)
+        plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg,
+                         ivr_outcome=fields.get("ivr_outcome"))
         hour = int(fields.get("answered_at", ended) // 3600 * 3600)
         delay = 0.5
         for attempt in range(12):
@@ -617,7 +715,26 @@ class CampaignEngine:
             await asyncio.wait(pending, timeout=30)
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Europe/Amsterdam")
+
+
+def ivr_flow(cfg: CampaignConfig) -> Flow:
+    """The campaign's flow with its ``ivr_params`` applied (checked when the campaign was read)."""
+    return _flow(cfg.ivr_flow, tuple(sorted(cfg.ivr_params.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _flow(name: str, params: tuple[tuple[str, Any], ...]) -> Flow:
+    return resolve_flow(name).with_params(dict(params))
+
+
 def _reminder_text(cfg: CampaignConfig, language: str) -> str:
+    """The fixed reminder agentless calls played before flows existed (kept for tools/bench_engine.py)."""
     if language == "en":
         return "This is a payment reminder. Please pay your overdue invoice or call us back."
     return "Dit is een betalingsherinnering. Betaal alstublieft uw openstaande factuur of bel ons terug."

@@ -1,17 +1,30 @@
-"""``callpact export``: every attempt of a campaign as CSV, one row per attempt, in dial order."""
+"""``callpact export``: every attempt of a campaign as CSV, one row per attempt, in dial order, with
+what its IVR flow recorded; and the campaign's inbound calls back with the routing rule that fired."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from dialer.model import ATTEMPT_TIMESTAMPS
 from dialer.store import Store
 
+#: What the IVR flow recorded (empty for calls no flow ran on); see ivr_flows.interpreter.FlowResult.
+IVR_COLUMNS = (
+    "ivr_flow", "ivr_language", "ivr_outcome", "ivr_path", "ivr_inputs", "message_heard", "ivr_ended_by",
+    "promise_date", "promise_amount", "plan_terms", "plan_requested", "link_sent", "dispute", "already_paid",
+    "webhooks",
+)
 COLUMNS = (
     "attempt_id", "campaign", "debtor_id", "phone", "attempt_no", "outcome", "state",
-    *ATTEMPT_TIMESTAMPS, "agent", "detail",
+    *ATTEMPT_TIMESTAMPS, "agent", "detail", *IVR_COLUMNS,
+)
+CALLBACK_COLUMNS = (
+    "call_id", "caller", "arrived_at", "ended_at", "rule", "route", "allow_transfer", "debtor_id",
+    "candidates", "handled_by", "agent", "ivr_flow", "ivr_outcome", "ivr_path", "ivr_inputs", "message_heard",
+    "promise_date", "promise_amount", "plan_terms", "link_sent", "dispute", "already_paid", "facts", "detail",
 )
 
 
@@ -23,21 +36,27 @@ def iso(epoch_text: str) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def export_attempts(store: Store, campaign: str, out: Path) -> int:
+async def _write(rows: AsyncIterator[dict[str, str]], columns: tuple[str, ...], instants: Iterable[str],
+                 out: Path) -> int:
+    """Write ``rows`` as CSV (stored epoch ``instants`` as ISO 8601) to ``out``, atomically."""
+    instants = set(instants)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     count = 0
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(COLUMNS)
-        async for row in store.iter_attempts(campaign):
-            values = []
-            for col in COLUMNS:
-                value = row.get(col, "")
-                values.append(iso(value) if col in ATTEMPT_TIMESTAMPS else value)
-            if not row.get("outcome"):
-                values[COLUMNS.index("outcome")] = ""
-            writer.writerow(values)
+        writer.writerow(columns)
+        async for row in rows:
+            writer.writerow([iso(row.get(c, "")) if c in instants else row.get(c, "") for c in columns])
             count += 1
     tmp.replace(out)
     return count
+
+
+async def export_attempts(store: Store, campaign: str, out: Path) -> int:
+    return await _write(store.iter_attempts(campaign), COLUMNS, ATTEMPT_TIMESTAMPS, out)
+
+
+async def export_callbacks(store: Store, campaign: str, out: Path) -> int:
+    """Every inbound call back with the routing rule that fired and what came of it (caller masked)."""
+    return await _write(store.iter_callbacks(campaign), CALLBACK_COLUMNS, ("arrived_at", "ended_at"), out)

@@ -79,31 +79,44 @@ def dial_check(debtor: Debtor, state: DebtorState, cfg: CampaignConfig, now: flo
     return None if due <= now else due
 
 
+#: IVR outcomes of a live answer after which the debtor was not really reached (ivr_flows.FlowOutcome).
+_NOT_REACHED = {"no-input": "no_input", "hung-up": "no_input"}
+
+
 def follow_up(debtor: Debtor, state: DebtorState, outcome: Outcome, dialled_at: float, ended_at: float,
-              phone: str, cfg: CampaignConfig) -> FollowUp:
-    """Record the attempt and decide what follows; ``state`` itself is left untouched."""
+              phone: str, cfg: CampaignConfig, *, ivr_outcome: str | None = None) -> FollowUp:
+    """Record the attempt and decide what follows; ``state`` itself is left untouched.
+
+    ``ivr_outcome`` is what the IVR flow made of a live answer: a wrong person drops that
+    number for this debtor (never dialled again, nothing disclosed) and moves on to the next;
+    silence or a hang-up before the message is a retry, not a contact.
+    """
     new = replace(state, history=list(state.history), dead_phones=list(state.dead_phones))
     new.record_attempt(dialled_at)
     new.last_outcome = outcome.value
     if outcome is Outcome.ABANDONED:
         new.abandoned_at = max(ended_at, dialled_at)
-    if outcome is Outcome.INVALID_NUMBER and phone not in new.dead_phones:
+    wrong_person = outcome is Outcome.ANSWERED_HUMAN and ivr_outcome == "wrong-person"
+    if (outcome is Outcome.INVALID_NUMBER or wrong_person) and phone not in new.dead_phones:
         new.dead_phones.append(phone)
     new.next_phone = _next_live_index(debtor, new, phone)
 
     if outcome is Outcome.CONNECTED_TO_AGENT:
         return FollowUp(DebtorStatus.DONE, None, new, "reached: talked to an agent")
-    if outcome is Outcome.ANSWERED_HUMAN:
+    retry_key = "wrong_person" if wrong_person else _NOT_REACHED.get(ivr_outcome or "")
+    if outcome is Outcome.ANSWERED_HUMAN and retry_key is None:
         return FollowUp(DebtorStatus.DONE, None, new, "reached: handled by the IVR")
     if phone_to_dial(debtor, new) is None:
-        return FollowUp(DebtorStatus.UNREACHABLE, None, new, "every phone number is dead")
+        why = "someone else answered on every number" if wrong_person else "every phone number is dead"
+        return FollowUp(DebtorStatus.UNREACHABLE, None, new, why)
     if new.attempts >= cfg.attempts.max_total:
         return FollowUp(DebtorStatus.EXHAUSTED, None, new,
                         f"attempt limit reached ({new.attempts} of max_total {cfg.attempts.max_total})")
 
-    delay = cfg.retry.delay_for(outcome)
-    why = (f"{outcome.value}: retry after {_human(delay)}" if delay
-           else f"{outcome.value}: trying the next phone")
+    delay = getattr(cfg.retry, retry_key) if retry_key else cfg.retry.delay_for(outcome)
+    label = ivr_outcome if retry_key else outcome.value
+    why = (f"{label}: retry after {_human(delay)}" if delay
+           else f"{label}: trying the next phone")
     due, reason = _earliest(debtor, new, cfg, ended_at, ended_at + delay, why)
     if due is None:
         return FollowUp(DebtorStatus.EXHAUSTED, None, new,

@@ -11,11 +11,15 @@ Layout (``{c}`` is the campaign name)::
     cp:{c}:scheduled              zset: debtor id -> the instant it becomes due
     cp:{c}:ready                  zset: debtor id -> priority (lower first); due now, waiting for a line
     cp:{c}:claimed                zset: debtor id -> claim instant; owned by one dialer process
+    cp:{c}:debtor:{id}:attempts   list: the debtor's latest 50 attempt ids, oldest first (callback routing)
     cp:{c}:attempt:{aid}          hash: one call attempt, its outcome and timestamps
     cp:{c}:attempts               list of attempt ids in the order they were created (export)
     cp:{c}:open                   zset: attempt id -> dial instant, for attempts not yet finished
-    cp:{c}:stats                  hash: counters (attempts, outcome:*, live, abandoned, debtors, status:*)
+    cp:{c}:stats                  hash: counters (attempts, outcome:*, ivr:* (flow outcomes), live, abandoned,
+                                  debtors, status:*, callbacks, callbacks:*, callback_rule:*)
     cp:{c}:hourly                 hash: "<hour epoch>:live" / "<hour epoch>:abandoned" for rolling windows
+    cp:{c}:callback:{call id}     hash: one inbound call back: routing rule, route, flow result, handled by
+    cp:{c}:callbacks              list of inbound call ids in arrival order (export, review)
     cp:proc:{owner}               a dialer process's heartbeat (expires when the process dies)
 
 The hopper is two sorted sets: ``scheduled`` orders by due time, ``ready`` by
@@ -191,6 +195,8 @@ for j = 0, n - 1 do
   redis.call('RPUSH', KEYS[2], aid)
   redis.call('ZADD', KEYS[3], ARGV[b + 4], aid)
   redis.call('HSET', dprefix .. ARGV[b], 'attempt', aid)
+  redis.call('RPUSH', dprefix .. ARGV[b] .. ':attempts', aid)
+  redis.call('LTRIM', dprefix .. ARGV[b] .. ':attempts', -50, -1)
   ids[#ids + 1] = aid
 end
 redis.call('HINCRBY', KEYS[4], 'attempts', n)
@@ -214,6 +220,9 @@ else
   redis.call('HINCRBY', KEYS[6], 'status:' .. a.status, 1)
 end
 redis.call('HINCRBY', KEYS[6], 'outcome:' .. a.outcome, 1)
+if a.fields.ivr_outcome and a.fields.ivr_outcome ~= '' then
+  redis.call('HINCRBY', KEYS[6], 'ivr:' .. a.fields.ivr_outcome, 1)
+end
 if a.live == 1 then
   redis.call('HINCRBY', KEYS[6], 'live', 1)
   redis.call('HINCRBY', KEYS[7], a.hour .. ':live', 1)
@@ -264,6 +273,8 @@ class Keys:
 
     def __init__(self, campaign: str) -> None:
         base = f"cp:{campaign}:"
+        self.base = base
+        self.callbacks = base + "callbacks"
         self.config = base + "config"
         self.control = base + "control"
         self.debtor_prefix = base + "debtor:"
@@ -283,6 +294,12 @@ class Keys:
 
     def attempt(self, attempt_id: str) -> str:
         return self.attempt_prefix + attempt_id
+
+    def debtor_attempts(self, debtor_id: str) -> str:
+        return self.debtor_prefix + debtor_id + ":attempts"
+
+    def callback(self, call_id: str) -> str:
+        return self.base + "callback:" + call_id
 
 
 def new_owner_id() -> str:
@@ -516,6 +533,48 @@ class Store:
             args=[payload],
         )
         return bool(done)
+
+    # -- callers back ------------------------------------------------------------------------
+    @_redis_errors
+    async def callback_candidates(self, campaign: str, number: str, since: float
+                                  ) -> list[tuple[Debtor, DebtorState, list[dict[str, str]]]]:
+        """The debtors whose phones include ``number``, each with its attempts dialled at or after
+        ``since`` (oldest first): what callback routing decides on."""
+        owners = (await self.phone_owners(campaign, [number])).get(number, [])
+        k = Keys(campaign)
+        out = []
+        for debtor_id in owners:
+            found = await self.debtor(campaign, debtor_id)
+            if found is None:
+                continue
+            ids = [a.decode() for a in await self.r.lrange(k.debtor_attempts(debtor_id), 0, -1)]
+            rows = await self._hgetall_many([k.attempt(a) for a in ids]) if ids else []
+            recent = [r for r in rows if float(r.get("dialled_at") or 0) >= since]
+            out.append((found[0], found[1], recent))
+        return out
+
+    @_redis_errors
+    async def record_callback(self, campaign: str, call_id: str, fields: dict[str, Any],
+                              counters: Sequence[str]) -> None:
+        """Keep one inbound call's routing decision and result, and bump its counters in ``stats``."""
+        k = Keys(campaign)
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(k.callback(call_id), mapping={key: _field_text(v) for key, v in fields.items()})
+            pipe.rpush(k.callbacks, call_id)
+            for name in counters:
+                pipe.hincrby(k.stats, name, 1)
+            await pipe.execute()
+
+    async def iter_callbacks(self, campaign: str, batch: int = 1000) -> AsyncIterator[dict[str, str]]:
+        k = Keys(campaign)
+        start = 0
+        while True:
+            ids = await self._lrange(k.callbacks, start, start + batch - 1)
+            if not ids:
+                return
+            for row in await self._hgetall_many([k.callback(c) for c in ids]):
+                yield row
+            start += batch
 
     # -- crash recovery -----------------------------------------------------------------------
     @_redis_errors

@@ -17,6 +17,15 @@ real-time runs. So:
   times come from the desk's own seeded stream (the n-th connection of a run
   gets the n-th talk time).
 
+People asked a question (:meth:`SimulatedCall.listen`) answer by keypad or, when
+the question has a grammar, by voice (``voice_share``), from the call's own
+stream too; a :class:`Respondent` given to the network may answer instead (the
+demo's simulated debtors understand the flow's menus). Some debtors whose call
+they missed (no answer, busy, machine) call back later (``callback_prob``,
+``callback_delay_s``) as inbound calls to the campaign's caller ID, handed to
+the network's inbound handler; whether and when is drawn from the attempt's
+stream as well.
+
 Simplifications worth knowing: one agent pool serves every queue; AMD is right
 unless ``amd_false_machine``/``amd_false_human`` say otherwise; a person's
 patience (``human_hangup_s``) runs from the ANSWERED event while nobody talks to
@@ -33,7 +42,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from dialer.errors import ConfigError
 from dialer.yamlconf import Section
@@ -51,9 +60,14 @@ from sip.telephony import (
     Call,
     CallEvent,
     CallEventKind,
+    Grammar,
     HangupCause,
+    Heard,
+    HeardKind,
+    Inbound,
     OriginateError,
     OriginateRequest,
+    PlayResult,
     Prompt,
     Telephony,
 )
@@ -64,6 +78,8 @@ __all__ = [
     "FateKind",
     "NetworkProfile",
     "Piecewise",
+    "Question",
+    "Respondent",
     "SimulatedAgents",
     "SimulatedCall",
     "SimulatedNetwork",
@@ -123,6 +139,7 @@ _DEFAULT_MACHINE_HANGUP_S = Uniform(15.0, 25.0)
 _DEFAULT_MACHINE_TALK_S = Uniform(3.0, 8.0)
 _DEFAULT_KEYPAD_S = Uniform(0.8, 2.5)
 _DEFAULT_KEYPAD = tuple((d, 1.0) for d in "0123456789")
+_DEFAULT_CALLBACK_DELAY_S = LogNormal(2400.0, 1800.0)
 
 
 @dataclass(frozen=True)
@@ -156,10 +173,17 @@ class NetworkProfile:
     keypad: tuple[tuple[str, float], ...] = _DEFAULT_KEYPAD
     keypad_no_input: float = 0.15
     keypad_s: Distribution = _DEFAULT_KEYPAD_S
+    # Asked with a grammar, how often a person answers by voice rather than by keypad.
+    voice_share: float = 0.3
+    # Of interruptible prompts, how often a person presses a key before the prompt ends (barge-in).
+    barge_in_share: float = 0.0
+    # Debtors whose call was missed (no answer, busy, machine) who call back, and after how long.
+    callback_prob: float = 0.0
+    callback_delay_s: Distribution = _DEFAULT_CALLBACK_DELAY_S
 
     def __post_init__(self) -> None:
         for name in ("amd_s", "ring_s", "setup_s", "invalid_s", "human_hangup_s",
-                     "machine_hangup_s", "machine_talk_s", "keypad_s"):
+                     "machine_hangup_s", "machine_talk_s", "keypad_s", "callback_delay_s"):
             object.__setattr__(self, name, as_distribution(getattr(self, name)))
         pairs = tuple(self.keypad.items() if isinstance(self.keypad, Mapping) else self.keypad)
         if not pairs or any(len(d) != 1 or d not in "0123456789*#" or w < 0 for d, w in pairs) \
@@ -174,7 +198,7 @@ class NetworkProfile:
             object.__setattr__(self, "answer_prob", float(self.answer_prob))
             _check_prob("answer_prob", self.answer_prob)
         for name in ("machine_share", "busy_prob", "failed_prob", "amd_false_machine",
-                     "amd_false_human", "keypad_no_input"):
+                     "amd_false_human", "keypad_no_input", "voice_share", "callback_prob", "barge_in_share"):
             _check_prob(name, getattr(self, name))
         if not (self.prompt_words_per_s > 0 and math.isfinite(self.prompt_words_per_s)):
             raise ValueError(f"prompt_words_per_s must be > 0, not {self.prompt_words_per_s!r}")
@@ -198,7 +222,7 @@ class NetworkProfile:
         if section.has("answer_prob"):
             kwargs["answer_prob"] = _read_prob_or_steps(section, "answer_prob")
         for name in ("machine_share", "busy_prob", "failed_prob", "amd_false_machine",
-                     "amd_false_human", "keypad_no_input"):
+                     "amd_false_human", "keypad_no_input", "voice_share", "callback_prob", "barge_in_share"):
             kwargs[name] = section.number(name, getattr(defaults, name), minimum=0, maximum=1)
         if section.has("keypad"):
             keys = section.section("keypad")
@@ -209,7 +233,7 @@ class NetworkProfile:
                 raise section.error("keypad", "give at least one key a weight above 0")
             kwargs["keypad"] = tuple(weights.items())
         for name in ("amd_s", "ring_s", "setup_s", "invalid_s", "human_hangup_s",
-                     "machine_hangup_s", "machine_talk_s", "keypad_s"):
+                     "machine_hangup_s", "machine_talk_s", "keypad_s", "callback_delay_s"):
             kwargs[name] = read_distribution(section, name, getattr(defaults, name))
         kwargs["invalid_numbers"] = frozenset(section.items(
             "invalid_numbers",
@@ -251,6 +275,31 @@ def _read_prob_or_steps(section: Section, key: str) -> float | Piecewise:
                                   f"{steps[-1][0]:g}s")
         steps.append((at, prob))
     return Piecewise(steps)
+
+
+# --------------------------------------------------------------------------- people answering
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a simulated person is asked: the arguments of :meth:`Call.listen`, and what they heard last."""
+
+    grammar: Grammar | None
+    language: str
+    max_digits: int
+    terminator: str | None
+    timeout_s: float
+    last_prompt: str
+
+
+class Respondent(Protocol):
+    def answer(self, question: Question, rng: random.Random) -> Heard | None:
+        """How a person answers ``question`` (draws only from ``rng``); None: the default behaviour."""
+        ...
+
+    def interrupt(self, prompt_text: str, rng: random.Random) -> str | None:
+        """The key a person presses to cut ``prompt_text`` short (barge-in); None: no key fits."""
+        ...
 
 
 # --------------------------------------------------------------------------- fate
@@ -627,8 +676,8 @@ class SimulatedCall(Call):
     """One simulated call leg; its fate is fixed at originate, its timing by the loop."""
 
     def __init__(self, request: OriginateRequest, network: SimulatedNetwork, fate: Fate,
-                 placed_at: float) -> None:
-        super().__init__(request)
+                 placed_at: float, inbound: Inbound | None = None) -> None:
+        super().__init__(request, inbound)
         self.fate = fate
         self.placed_at = placed_at
         self.answered_at: float | None = None
@@ -644,6 +693,8 @@ class SimulatedCall(Call):
         self._plays: set[asyncio.Future[None]] = set()
         self._waiter: _Waiter | None = None
         self._questions = 0
+        self.last_prompt = ""
+        self.prompt_s = 0.0                                 # seconds of prompts heard (to the end or not)
 
     @property
     def truth(self) -> AnsweredBy | None:
@@ -725,19 +776,50 @@ class SimulatedCall(Call):
         self._network._call_ended(self)
 
     # -- Call ----------------------------------------------------------------------------
-    async def play(self, prompt: Prompt) -> None:
+    async def play(self, prompt: Prompt, *, barge_in: bool = False) -> PlayResult:
         """Return after the prompt's spoken duration, or as soon as the call ends.
 
         While a person is being spoken to their patience clock is stopped; it
         restarts in full when the prompt ends. A machine that reaches the end of
-        its recording time mid-prompt records to the end of the prompt.
+        its recording time mid-prompt records to the end of the prompt. With
+        ``barge_in``, a person sometimes (``barge_in_share``) presses a key part-way
+        through: the key the network's respondent picks for this prompt, or one
+        from ``keypad``.
         """
         if self.ended:
-            return
+            return PlayResult(completed=False)
         if self.answered_at is None:
             raise RuntimeError(f"{self.attempt_id}: play() before the call was answered")
         now = asyncio.get_running_loop().time()
-        await self._engaged_until(now + prompt_duration(prompt, self._network.profile.prompt_words_per_s))
+        end = now + prompt_duration(prompt, self._network.profile.prompt_words_per_s)
+        self.last_prompt = prompt.text
+        key = self._barge_in_key(prompt) if barge_in else None
+        if key is not None:
+            rng = self._question_stream("barge-at")
+            await self._engaged_until(now + (end - now) * rng.uniform(0.3, 0.9))
+            self.prompt_s += asyncio.get_running_loop().time() - now
+            if self.ended:
+                return PlayResult(completed=False)
+            return PlayResult(completed=False, barge_in="dtmf", digits=key)
+        await self._engaged_until(end)
+        self.prompt_s += asyncio.get_running_loop().time() - now
+        # a machine that recorded to the end and then hung up did hear all of it
+        cut_short = self.ended and self.ended_at is not None and self.ended_at < end
+        return PlayResult(completed=not cut_short)
+
+    def _barge_in_key(self, prompt: Prompt) -> str | None:
+        """Whether (and with which key) a person cuts this prompt short; drawn from the call's stream."""
+        share = self._network.profile.barge_in_share
+        if share <= 0 or self.fate.truth is not AnsweredBy.HUMAN:
+            return None
+        rng = self._question_stream("barge")
+        if rng.random() >= share:
+            return None
+        respondent = self._network.respondent
+        if respondent is not None and hasattr(respondent, "interrupt"):
+            return respondent.interrupt(prompt.text, rng)
+        keys, weights = zip(*self._network.profile.keypad, strict=True)
+        return rng.choices(keys, weights)[0]
 
     async def _engaged_until(self, end: float) -> None:
         """Keep the far end occupied (listening or keying) until ``end`` or the call ends.
@@ -756,6 +838,68 @@ class SimulatedCall(Call):
         finally:
             handle.cancel()
             self._play_over(fut, loop.time())
+
+    def _question_stream(self, what: str) -> random.Random:
+        self._questions += 1
+        return random.Random(f"{self._network.seed}:{self.request.number}:"
+                             f"{self.request.variables.get('debtor_attempt', '')}:{what}:{self._questions}")
+
+    async def listen(self, *, grammar: Grammar | None = None, language: str = "nl",
+                     max_digits: int = 1, timeout_s: float = 5.0, terminator: str | None = "#",
+                     initial_digits: str = "") -> Heard:
+        """A person answers by voice (``voice_share`` of questions with a grammar: a phrase of a
+        choice, with a confidence) or by keypad (as :meth:`collect_dtmf`), or not at all
+        (``keypad_no_input``); the network's respondent, if any, decides first. A machine
+        never answers. Draws come from the call's own stream, numbered per question.
+        """
+        if self.ended:
+            return Heard(HeardKind.HANGUP)
+        if self.answered_at is None:
+            raise RuntimeError(f"{self.attempt_id}: listen() before the call was answered")
+        profile = self._network.profile
+        loop = asyncio.get_running_loop()
+        if initial_digits and len(initial_digits) >= max_digits:
+            return Heard(HeardKind.DTMF, digits=initial_digits[:max_digits])
+        rng = self._question_stream("listen")
+        heard: Heard | None = None
+        if self.fate.truth is AnsweredBy.HUMAN:
+            respondent = self._network.respondent
+            if respondent is not None:
+                heard = respondent.answer(Question(grammar, language, max_digits, terminator, timeout_s,
+                                                   self.last_prompt), rng)
+            if heard is None and grammar and rng.random() < profile.voice_share:
+                name = rng.choice(sorted(grammar))
+                phrases = list(grammar[name]) or [name]
+                heard = Heard(HeardKind.SPEECH, choice=name, text=phrases[0],
+                              confidence=round(rng.uniform(0.55, 0.98), 3))
+        if heard is None:
+            digits = await self.collect_dtmf(max_digits=max_digits - len(initial_digits),
+                                             timeout_s=timeout_s, terminator=terminator)
+            digits = initial_digits + digits
+            if self.ended:
+                return Heard(HeardKind.HANGUP)
+            return Heard(HeardKind.DTMF, digits=digits) if digits else Heard(HeardKind.NO_INPUT)
+        if heard.kind is HeardKind.NO_INPUT:
+            took = timeout_s
+        else:
+            took = min(timeout_s, sum(profile.keypad_s.sample(rng) for _ in range(max(1, len(heard.digits)))))
+        await self._engaged_until(loop.time() + took)
+        return Heard(HeardKind.HANGUP) if self.ended else heard
+
+    async def wait_for_beep(self, timeout_s: float = 10.0) -> bool:
+        """A machine beeps when its greeting ends (a few seconds after it picked up); a person never."""
+        if self.ended or self.answered_at is None or self.fate.truth is not AnsweredBy.MACHINE:
+            return False
+        rng = random.Random(f"{self._network.seed}:{self.request.number}:"
+                            f"{self.request.variables.get('debtor_attempt', '')}:beep")
+        loop = asyncio.get_running_loop()
+        picked_up = self.answered_at - self.fate.amd_s
+        beep = max(loop.time(), picked_up + rng.uniform(3.0, 8.0))
+        if beep - loop.time() > timeout_s:
+            await asyncio.sleep(timeout_s)
+            return False
+        await asyncio.sleep(beep - loop.time())
+        return not self.ended
 
     async def collect_dtmf(self, *, max_digits: int = 1, timeout_s: float = 5.0,
                            terminator: str | None = "#") -> str:
@@ -865,8 +1009,12 @@ class SimulatedNetwork(Telephony):
     agents: SimulatedAgents
 
     def __init__(self, profile: NetworkProfile, agents: SimulatedAgents, *, seed: int,
-                 max_lines: int | None = None) -> None:
+                 max_lines: int | None = None, respondent: Respondent | None = None) -> None:
         self.profile = profile
+        self.respondent = respondent
+        self.inbound_calls = 0
+        self._inbound_active: set[SimulatedCall] = set()
+        self._inbound_tasks: set[asyncio.Task[None]] = set()
         self.agents = agents
         self.seed = seed
         self.max_lines = max_lines
@@ -918,7 +1066,7 @@ class SimulatedNetwork(Telephony):
         self._clock_start(asyncio.get_running_loop().time())
 
     async def close(self) -> None:
-        for call in list(self._active):
+        for call in list(self._active | self._inbound_active):
             await call.hangup()
 
     async def originate(self, request: OriginateRequest) -> SimulatedCall:
@@ -941,5 +1089,51 @@ class SimulatedNetwork(Telephony):
 
     def _call_ended(self, call: SimulatedCall) -> None:
         self._active.discard(call)
+        self._inbound_active.discard(call)
         assert call.cause is not None
         self.ended_by_cause[call.cause] += 1
+        self._maybe_call_back(call)
+
+    # -- callers back ------------------------------------------------------------------------
+    def _maybe_call_back(self, call: SimulatedCall) -> None:
+        """Some debtors who missed the call ring the number back later (drawn from the attempt's stream)."""
+        if self.inbound_handler is None or call.inbound is not None or self.profile.callback_prob <= 0:
+            return
+        missed = call.cause in (HangupCause.NO_ANSWER, HangupCause.BUSY) \
+            or call.fate.truth is AnsweredBy.MACHINE
+        if not missed or call.ended_at is None:
+            return
+        rng = random.Random(f"{self.seed}:{call.request.number}:"
+                            f"{call.request.variables.get('debtor_attempt', '')}:callback")
+        if rng.random() >= self.profile.callback_prob:
+            return
+        at = call.ended_at + self.profile.callback_delay_s.sample(rng)
+        patience = self.profile.human_hangup_s.sample(rng)
+        asyncio.get_running_loop().call_at(at, self._call_in, call.request, patience, at)
+
+    def _call_in(self, original: OriginateRequest, patience: float, at: float) -> None:
+        handler = self.inbound_handler
+        if handler is None:
+            return
+        self.inbound_calls += 1
+        call_id = f"in-{self.inbound_calls}"
+        fate = Fate(kind=FateKind.ANSWERED, setup_s=0.0, ring_s=0.0, amd_s=0.0, truth=AnsweredBy.HUMAN,
+                    reported=AnsweredBy.HUMAN, human_patience_s=patience, machine_hangup_s=0.0,
+                    machine_talk_s=0.0, invalid_s=0.0)
+        request = OriginateRequest(
+            attempt_id=call_id, number=original.number, caller_id=original.caller_id, ring_timeout_s=0.0,
+            variables={"debtor_attempt": f"{original.variables.get('debtor_attempt', '')}:callback"})
+        inbound = Inbound(call_id=call_id, caller=original.number, dialled=original.caller_id, at=at)
+        call = SimulatedCall(request, self, fate, at, inbound)
+        call.answered_at = at
+        call.answered_by = AnsweredBy.HUMAN
+        self._inbound_active.add(call)   # inbound channels: not counted against the outbound max_lines
+        call._arm_far_end(at + patience)
+        task = asyncio.get_running_loop().create_task(handler(call, inbound), name=call_id)
+        self._inbound_tasks.add(task)
+        task.add_done_callback(self._inbound_tasks.discard)
+
+    async def drain_inbound(self) -> None:
+        """Wait for the inbound calls in progress to end (set no handler first to refuse new ones)."""
+        while self._inbound_tasks:
+            await asyncio.gather(*list(self._inbound_tasks), return_exceptions=True)

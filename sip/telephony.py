@@ -241,6 +241,17 @@ class Telephony(abc.ABC):
         """Who takes inbound calls; a backend with no handler set rejects them (SIP 480 / busy)."""
         self.inbound_handler = handler
 
+    #: True for backends that synthesise prompts themselves (a TTS cache); the engine then hands
+    #: them prompts ahead of need through :meth:`prepare_prompts`.
+    renders_prompts: bool = False
+
+    async def prepare_prompts(self, prompts: Sequence[Prompt]) -> None:  # noqa: B027 - optional hook
+        """Render these prompts into the cache now, so that no call waits for synthesis later.
+
+        The engine calls it with a flow's fixed prompts when a campaign starts and with a
+        debtor's personal greeting when the debtor is claimed from the hopper.
+        """
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect to the network; the default needs nothing."""
 

@@ -216,3 +216,30 @@ def test_every_scheduled_retry_obeys_every_rule_at_once(start: float, tz: str,
         assert sum(dt.datetime.fromtimestamp(h, zi).date() == local_day for h in state.history) < 2
         assert sum(nxt - 7 * 86400 < h for h in state.history) < 4
         due = nxt
+
+
+def test_ivr_results_that_did_not_reach_the_debtor_are_retried_or_move_on() -> None:
+    ended = TUE_10 + 60
+    two = debtor(phones=("+31612345678", "+31687654321"))
+    wrong = follow_up(two, DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", CFG,
+                      ivr_outcome="wrong-person")
+    assert wrong.status is DebtorStatus.SCHEDULED and wrong.due == ended + H
+    assert wrong.state.dead_phones == ["+31612345678"]          # never dialled for this debtor again
+    assert phone_to_dial(two, wrong.state) == "+31687654321"
+    only = follow_up(debtor(), DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", CFG,
+                     ivr_outcome="wrong-person")
+    assert only.status is DebtorStatus.UNREACHABLE and "someone else" in only.reason
+    for silent in ("no-input", "hung-up"):
+        fu = follow_up(debtor(), DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", CFG,
+                       ivr_outcome=silent)
+        assert fu.status is DebtorStatus.SCHEDULED and fu.due == ended + 4 * H, silent
+        assert silent in fu.reason
+    for reached in ("promise-to-pay", "refused", "already-paid", "informed", None):
+        fu = follow_up(debtor(), DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", CFG,
+                       ivr_outcome=reached)
+        assert fu.status is DebtorStatus.DONE, reached
+    quick = campaign("retry: {no_input: 30m, wrong_person: 0}\nattempts: {min_gap: 0}\n")
+    assert follow_up(debtor(), DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", quick,
+                     ivr_outcome="no-input").due == ended + 1800
+    assert follow_up(two, DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", quick,
+                     ivr_outcome="wrong-person").due == ended

@@ -11,6 +11,19 @@ APT_PACKAGES=(
     espeak-ng
     flite
     sox
+    build-essential
+    swig
+    pkg-config
+    libssl-dev
+    uuid-dev
+    libsrtp2-dev
+    libspeex-dev
+    libspeexdsp-dev
+    libgsm1-dev
+    dpkg-dev
+    xz-utils
+    sip-tester
+    python3-dev
 )
 PYTHON=${PYTHON:-python3}
 
@@ -31,15 +44,19 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.callpact-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Reinstall when the dependencies changed, or when a package of the tree is not importable (an
+# editable install only knows the top-level packages that existed when it was made).
+packages_ok() { .venv/bin/python -I -c "import dialer, sip, audio, ivr_flows" 2>/dev/null; }
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! packages_ok; then
     echo "setup: installing callpact and its Python dependencies into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING" || true
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING" || true
-    .venv/bin/python -c "import dialer, sip, redis, phonenumbers, holidays, yaml, rich" \
+    .venv/bin/python -c "import dialer, sip, audio, ivr_flows, redis, phonenumbers, holidays, yaml, rich" \
         || { echo "setup: the Python install failed" >&2; exit 1; }
     touch "$stamp"
 fi
 # Components built from source (each script is idempotent and quick when done),
 # one line each.
+tools/build_pjsua2.sh .venv/bin/python
 
 echo "setup: ready (.venv/bin/callpact)"
