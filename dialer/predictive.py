@@ -7,7 +7,10 @@ dial-to-person delay), and at each such horizon ``h`` compares two random counts
 * **agents free** by ``h`` plus the caller's patience: the idle agents, each
   talking agent with probability ``P(T <= t + h - w | T > t)`` (``T`` the talk
   time from the empirical distribution of recent calls, ``t`` the time in call so
-  far, ``w`` the wrap-up), and the agents in wrap-up;
+  far, ``w`` the wrap-up), and each agent in wrap-up with probability
+  ``min(1, h / w)`` (how long it has been wrapping up is not reported; seen at a
+  random moment, the wrap-up left is uniform over its length: the residual life
+  of a renewal process);
 * **people on the line** by ``h``: those already waiting, each ringing call with
   probability ``p·(G(r+h) - G(r)) / (1 - p·G(r) - (1-p)·H(r))`` (``p`` the
   share of calls that reach a person, ``G`` the distribution of their
@@ -22,10 +25,14 @@ reach stay below a threshold ``θ``: a greedy marginal rule, so calls go out
 exactly while an agent is likely to be free for them. ``θ`` is steered by the
 abandon budget: an integral controller raises it while the recent (rolling
 hour) and campaign-window abandon rates stay below the target (75% of the legal
-limit) and lowers it as they approach the limit; with no budget left, or while
-too few calls have been observed to trust the estimates (the start of a
-campaign, a small team), the policy dials progressively (one call per idle
-agent), which cannot overload the agents.
+limit) and lowers it as they approach the limit. With no budget left (the
+window over the limit, or the hour's allowance spent, counting the abandons the
+calls already out are expected to cause) ``θ`` holds at a tenth of the target:
+the policy still dials ahead for agents nearly certain to be free, which
+progressive dialling would leave idle (with short calls, most of the time).
+Only while too few calls have been observed to trust the estimates (the start
+of a campaign) does it dial progressively (one call per idle agent), which
+cannot overload the agents.
 
 This combines the queueing view of Issabel's dialer (agents likely to be free
 within seconds, from the talk-time distribution) and the answer-probability
@@ -123,7 +130,8 @@ class PredictivePolicy:
     prior_live: float = 40.0            # pseudo-answers at the target rate, to damp small samples
     refresh_s: float = 10.0             # rebuild the observed distributions at most this often
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
-    window_min_live: int = 300          # answers before the window's rate is a hard stop
+    window_min_live: int = 300          # answers before the window's rate can put the policy on hold
+    hold_share: float = 0.1             # θ while the budget is spent, as a share of the target
     theta: float = field(default=0.0)
     name: str = "callpact"
     _dists: _Distributions | None = field(default=None, repr=False)
@@ -150,6 +158,10 @@ class PredictivePolicy:
     def target(self) -> float:
         return self.target_share * self.max_abandon_rate
 
+    @property
+    def hold_theta(self) -> float:
+        return self.hold_share * self.target
+
     # -- the decision ----------------------------------------------------------------------------
     def calls_to_launch(self, s: PacingState) -> int:
         agents = s.agents
@@ -161,14 +173,12 @@ class PredictivePolicy:
         obs = s.observed
         if obs is None or not self._trusted(obs):
             return min(progressive, cap)
-        theta = self._steer(s, obs)
-        if theta is None:
-            return min(progressive, cap)
         # Nothing happened since the last decision (no answer, no hang-up, no agent change, no
         # launch): the calls that decision sent are the ones in flight; deciding again is waste.
         signature = (agents.idle, agents.talking, agents.wrapping, agents.logged_in, s.calls_ringing,
                      s.calls_waiting_for_agent, obs.version)
         if signature == self._last_signature and s.now - self._last_decided < 3.0:
+            self._steer(s, obs, committed=0.0)
             return 0
         self._last_signature, self._last_decided = signature, s.now
         # The distributions move slowly: rebuild them from new observations every few seconds.
@@ -178,7 +188,9 @@ class PredictivePolicy:
         d = self._dists
         if d.p_live <= 0 or d.answer.size == 0:
             return min(progressive, cap)
-        n = self._largest_safe_n(s, d, cap, theta)
+        abandons = self._expected_abandons(s, d, cap)
+        theta = self._steer(s, obs, committed=float(abandons[0]))
+        n = first_step_over(abandons / d.p_live, theta)
         if self.min_level >= 1.0:
             n = max(n, progressive)
         return max(0, min(n, cap))
@@ -187,22 +199,24 @@ class PredictivePolicy:
         return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
                 and len(obs.talk_times) >= max(5, self.warmup_live // 2) and len(obs.answer_delays) >= 5)
 
-    def _steer(self, s: PacingState, obs: Observations) -> float | None:
-        """θ for this decision, from the abandon budget; None when no abandon may be risked.
+    def _steer(self, s: PacingState, obs: Observations, committed: float) -> float:
+        """θ for this decision, from the abandon budget; the holding θ when it is spent.
 
         Two loops. A slow one moves the base θ until the rate over the campaign window
         and the last hour settles at the target. A fast one spends each clock hour's
         allowance (the hour rate target times the answers an hour brings) evenly: ahead
         of plan it holds back, behind plan it lets go, so one unlucky burst does not
-        make a whole hour run over the limit.
+        make a whole hour run over the limit. ``committed`` is the abandons the calls already
+        out are expected to cause; they count as spent. A spent budget gives the holding θ,
+        not progressive dialling: the model keeps dialling for agents nearly sure to be free.
         """
         stats = s.stats
         limit, target, k = self.max_abandon_rate, self.target, self.prior_live
-        # The legal window is over its limit: risk nothing until answers dilute it again. (Over
+        # The legal window is over its limit: risk next to nothing until answers dilute it. (Over
         # its first few hundred answers a rate says little; the hourly allowance rules then.)
         if stats.window_live_answers >= self.window_min_live and \
                 stats.window_abandoned > limit * stats.window_live_answers:
-            return None
+            return self.hold_theta
         live_h, ab_h = obs.recent_abandons(s.now)
         rate_hour = (ab_h + target * k) / (live_h + k)
         rate_window = (stats.window_abandoned + target * k) / (stats.window_live_answers + k)
@@ -214,13 +228,15 @@ class PredictivePolicy:
 
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
         allowance = self.hour_share * limit * max(obs.live_per_hour(s.now), stats.hour_live_answers)
-        left = allowance - stats.hour_abandoned
+        # The calls already out will abandon some people whatever we decide now: count them as spent.
+        left = allowance - stats.hour_abandoned - committed
         if live_h >= 30 and left < 1.0:
-            return None
+            return self.hold_theta
         ahead = (allowance * into_hour - stats.hour_abandoned) / max(allowance, 1.0)
         return self.theta * math.exp(max(-2.0, min(self.hour_boost, self.hour_gain * ahead)))
 
-    def _largest_safe_n(self, s: PacingState, d: _Distributions, cap: int, theta: float) -> int:
+    def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int) -> np.ndarray:
+        """Expected abandons of the calls already out plus k = 0..cap new ones (index k)."""
         p = d.p_live
         horizons = d.answer_quantiles(self.horizons_q)
         # An agent freed a little after the answer still helps; half the patience, because the
@@ -238,7 +254,11 @@ class PredictivePolicy:
             free_mu += prob.sum(axis=0)
             free_var += (prob * (1 - prob)).sum(axis=0)
         if s.agents.wrapping:
-            free_mu += s.agents.wrapping * (reach >= wrap / 2).astype(float)
+            # How long an agent has been wrapping up is not reported: seen at a random moment,
+            # the wrap-up left is uniform over its length (the residual life of a fixed wrap-up).
+            done = np.clip(reach / wrap, 0.0, 1.0) if wrap > 0 else np.ones_like(reach)
+            free_mu += s.agents.wrapping * done
+            free_var += s.agents.wrapping * done * (1 - done)
 
         # People on the line by each horizon, from the calls already out.
         live_mu = np.full(horizons.shape, float(s.calls_waiting_for_agent))
@@ -259,11 +279,17 @@ class PredictivePolicy:
 
         # People who find no agent leave, so the abandons up to a moment are the largest
         # shortfall reached so far (a reflected process): estimate them, for k = 0..cap new
-        # calls, by the largest expected shortfall over the horizons. The k-th call is worth
-        # launching while the abandons it adds, per person it is expected to reach (p), stay
-        # under θ; the steps grow with k (E[(X)+] is convex in the mean), so stop at the first.
+        # calls, by the largest expected shortfall over the horizons.
         k = np.arange(cap + 1, dtype=float)[:, None]
         shortfall = expected_shortfall(base_mu + k * q_new, base_var + k * q_new * (1 - q_new))
-        steps = np.diff(shortfall.max(axis=1)) / p
-        too_risky = np.flatnonzero(steps > theta)
-        return int(too_risky[0]) if too_risky.size else cap
+        return shortfall.max(axis=1)
+
+
+def first_step_over(cost: np.ndarray, theta: float) -> int:
+    """How many new calls to launch: the k-th goes while the cost it adds stays within ``theta``.
+
+    ``cost[k]`` is the cost (expected abandons per expected person reached) of k new calls; the
+    steps grow with k (E[(X)+] is convex in the mean), so the first step over ``theta`` ends it.
+    """
+    too_risky = np.flatnonzero(np.diff(cost) > theta)
+    return int(too_risky[0]) if too_risky.size else len(cost) - 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import random
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from dialer.pacing import Observations, PacingState, PacingStats
-from dialer.predictive import PredictivePolicy, expected_shortfall
+from dialer.predictive import PredictivePolicy, expected_shortfall, first_step_over
 from sip.telephony import AgentSnapshot
 
 
@@ -81,10 +84,42 @@ def test_it_never_exceeds_the_maximum_dial_level() -> None:
     assert policy.calls_to_launch(s) == 1                     # 2 x 10 - 14 ringing - 5 talking
 
 
-def test_over_the_abandon_limit_it_falls_back_to_progressive() -> None:
+def test_over_the_abandon_limit_it_dials_only_for_agents_nearly_sure_to_be_free() -> None:
     over = PacingStats(window_live_answers=400, window_abandoned=14)   # 3.5%
-    s = state(idle=4, talking=(10.0,) * 16, obs=observations(0.25), stats=over)
-    assert PredictivePolicy().calls_to_launch(s) == 4
+    obs = observations(0.25)
+    for talking in ((10.0,) * 16, (200.0,) * 16):          # calls just begun; calls past their typical end
+        normal = PredictivePolicy().calls_to_launch(state(idle=4, talking=talking, obs=obs))
+        held = PredictivePolicy().calls_to_launch(state(idle=4, talking=talking, obs=obs, stats=over))
+        assert 4 <= held < normal          # never below progressive, and far more careful than usual
+    # Agents deep into long calls will be free soon: holding still dials ahead for them, which
+    # progressive dialling (one call per idle agent) would not.
+    assert PredictivePolicy().calls_to_launch(state(idle=4, talking=(200.0,) * 16, obs=obs, stats=over)) > 4
+
+
+def test_the_abandons_the_calls_already_out_will_cause_count_against_the_hour() -> None:
+    obs = observations(0.25)
+    policy = PredictivePolicy()
+    allowance = policy.hour_share * 0.03 * obs.live_per_hour(400.0)
+    nearly_spent = PacingStats(hour_live_answers=100, hour_abandoned=math.floor(allowance - 1.5),
+                               hour_elapsed_s=1800.0)
+    s = state(idle=4, talking=(10.0,) * 16, obs=obs, stats=nearly_spent, now=400.0)
+    assert policy._steer(s, obs, committed=0.0) > policy.hold_theta
+    assert policy._steer(s, obs, committed=2.0) == policy.hold_theta
+
+
+def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
+    obs = observations(0.25)
+    agents = AgentSnapshot(20, 0, (1.0,) * 10, 10)
+    short = replace(state(obs=obs), agents=agents, typical_wrap_s=5.0)
+    long = replace(state(obs=obs), agents=agents, typical_wrap_s=60.0)
+    assert PredictivePolicy().calls_to_launch(long) < PredictivePolicy().calls_to_launch(short) / 2
+
+
+def test_calls_go_out_while_each_one_adds_no_more_than_theta() -> None:
+    cost = np.array([0.0, 0.001, 0.003, 0.006, 0.010, 0.015])      # steps .001 .002 .003 .004 .005
+    assert first_step_over(cost, 0.0025) == 2
+    assert first_step_over(cost, 0.0) == 0
+    assert first_step_over(cost, 1.0) == 5                         # all of them: the cap decides
 
 
 def test_no_agents_no_calls() -> None:

@@ -396,3 +396,15 @@ def test_example_scenario_callpact_against_the_baselines() -> None:
     assert res["callpact"].worst_hour_abandon_rate <= 0.03
     assert res["callpact"].utilisation >= 1.3 * res["progressive"].utilisation
     assert res["callpact"].utilisation >= res["best_fixed_ratio_hindsight"].utilisation
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted((ROOT / "config" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_callpact_keeps_the_abandon_limits_on_every_shipped_scenario(path: Path) -> None:
+    from dialer.scenario import load_scenario
+
+    sc = load_scenario(path)
+    result = run_policy(sc, "callpact")
+    assert result.abandon_rate <= sc.abandon_limit
+    if sc.max_agents >= 20:                    # the bar: every clock hour too, for 20+ agents
+        assert result.worst_hour_abandon_rate <= sc.abandon_limit
