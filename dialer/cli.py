@@ -80,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     dial = sub.add_parser("dialer", help="run the dialer process for running campaigns")
     dial.add_argument("--campaign", action="append", help="serve only this campaign (repeatable)")
-    dial.add_argument("--network", "--backend", dest="network", choices=["sim", "asterisk"], default="sim",
-                      help="telephony backend (sim: the simulated phone network; asterisk: AMI + "
-                           "AudioSocket, configured with --backend-config)")
+    dial.add_argument("--network", "--backend", dest="network", choices=["sim", "sip", "asterisk"],
+                      default="sim",
+                      help="telephony backend (sim: the simulated phone network; sip: a SIP trunk over "
+                           "pjsua2; asterisk: AMI + AudioSocket), configured with --backend-config")
     dial.add_argument("--backend-config", type=Path,
-                      help="YAML file with a 'backend:' section (the Asterisk servers; see README)")
+                      help="YAML file: a 'sip:' section for sip (see config/sip.yaml), a 'backend:' "
+                           "section for asterisk (see README)")
     dial.add_argument("--agents", type=int, default=10, help="simulated agents")
     dial.add_argument("--answer-prob", type=float, default=0.35)
     dial.add_argument("--seed", type=int, default=1)
@@ -437,6 +439,14 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         if args.network == "asterisk":
             network = await _asterisk_backend(args.backend_config)
             where = f"Asterisk ({', '.join(s.name for s in network.settings.servers)})"
+        elif args.network == "sip":
+            if args.backend_config is None:
+                raise ConfigError("--backend sip needs --backend-config FILE.yaml (with a 'sip:' section, "
+                                  "see config/sip.yaml)")
+            from sip.pjsua2_backend import start_sip_backend
+            network = await start_sip_backend(str(args.backend_config))
+            trunk = network.cfg.trunk
+            where = f"the SIP trunk {trunk.host}:{trunk.port}"
         else:
             network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
             where = f"the simulated network ({args.agents} agents)"

@@ -93,3 +93,77 @@ async def test_sip_backend_prepares_prompts_in_the_render_cache(tmp_path: Path,
     pcm = await telephony.render(prompt)
     assert len(pcm) > 8000 and renderer.cache_stats().entries == 1     # served from the cache
     await telephony.close()
+
+
+DIALER_CAMPAIGN = """
+name: sipday
+dial_mode: agentless
+ivr_flow: payment_reminder
+caller_id: "+31201234567"
+jurisdiction: none
+pacing: {max_lines: 2, calls_per_second: 2}
+calling_hours:
+  holidays: false
+  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
+           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
+def test_the_dialer_process_runs_a_campaign_over_a_sip_trunk(tmp_path: Path, redis_url: str) -> None:
+    """The whole product path: `callpact dialer --backend sip` claims a debtor, calls the trunk
+    (sipp), runs the reminder flow on the real call and records the outcome with what the IVR heard."""
+    import csv
+    import json
+    import re
+    import signal
+    import time
+
+    from sip_peers import scenario, start_sipp
+    from test_sip_pjsua2 import CALLER, RtpStream, speech, write_pcap
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([str(CALLPACT), "--redis-url", redis_url, *args], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    (tmp_path / "sipday.yaml").write_text(DIALER_CAMPAIGN)
+    (tmp_path / "debtors.csv").write_text("debtor_id,name,phone,amount_due,due_date\n"
+                                          "D1,Jan de Vries,0612345678,125.50,2026-11-20\n")
+    cli("campaign", "load", str(tmp_path / "sipday.yaml"))
+    cli("import", str(tmp_path / "debtors.csv"), "--campaign", "sipday")
+    pcap = write_pcap(tmp_path / "no.pcap", RtpStream().silence(0.3).audio(speech("Hallo?")).silence(4.0)
+                      .digit("2").silence(8.0))                   # "2": I am not Jan de Vries
+    sipp = start_sipp(scenario("uas_answer_audio.xml", tmp_path, caller=re.escape(CALLER),
+                               attempt="sipday-[0-9]+", pcap=str(pcap)), tmp_path)
+    sip_yaml = tmp_path / "sip.yaml"
+    sip_yaml.write_text(f"sip:\n  trunk:\n    host: 127.0.0.1\n    port: {sipp.port}\n"
+                        "  local:\n    bind: 127.0.0.1\n    sip_port: 0\n  amd:\n    enabled: false\n")
+    cli("campaign", "start", "sipday")
+    dialer = subprocess.Popen([str(CALLPACT), "--redis-url", redis_url, "dialer", "--backend", "sip",
+                               "--backend-config", str(sip_yaml)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            status = json.loads(cli("campaign", "status", "sipday", "--json"))
+            if status["attempts"] >= 1 and status["hopper"]["open_attempts"] == 0:
+                break
+            assert dialer.poll() is None, dialer.communicate()
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+    finally:
+        dialer.send_signal(signal.SIGINT)
+        out, err = dialer.communicate(timeout=60)
+        sipp.stop()
+    assert dialer.returncode == 0, err
+    assert "on the SIP trunk 127.0.0.1" in out
+    assert "0612345678" not in out + err and "Jan de Vries" not in out + err     # masked in logs
+    cli("export", "sipday", "--out", str(tmp_path / "attempts.csv"))
+    with (tmp_path / "attempts.csv").open(newline="", encoding="utf-8") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row["outcome"] == "answered-human"
+    assert row["ivr_outcome"] == "wrong-person"                    # the flow heard the "2"
+    assert row["ivr_path"].startswith("greet>wrong_person")
