@@ -566,7 +566,7 @@ class CampaignEngine:
         local_today = dt.datetime.fromtimestamp(self.clock.now(), _zone(debtor.timezone)).date()
         facts = CallFacts(
             debtor=debtor, language=debtor.language, today=local_today, attempt=state.attempts + 1,
-            heard_before=state.last_outcome == Outcome.ANSWERED_HUMAN.value, machine=machine,
+            heard_before=state.heard_at is not None, machine=machine,
             callback_number=cfg.caller_id or "",
         )
         return FlowRun(flow, facts, agent_queue=cfg.agent_queue,
@@ -612,7 +612,8 @@ class CampaignEngine:
         debtor, state = live.claim.debtor, live.claim.state
         ended = fields["ended_at"]
         plan = follow_up(debtor, state, outcome, live.dialled_at, ended, live.phone, self.cfg,
-                         ivr_outcome=fields.get("ivr_outcome"))
+                         ivr_outcome=fields.get("ivr_outcome"),
+                         message_heard=fields.get("message_heard") == "1")
         hour = int(fields.get("answered_at", ended) // 3600 * 3600)
         delay = 0.5
         for attempt in range(12):

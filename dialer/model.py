@@ -109,6 +109,7 @@ class DebtorState:
     last_outcome: str | None = None
     last_attempt_at: float | None = None
     abandoned_at: float | None = None                     # Ofcom: 72 h quiet period after an abandon
+    heard_at: float | None = None                         # the last call that played the reminder to the end
 
     HISTORY_KEEP_S = 8 * 86400  # enough for the longest cap window (a rolling week)
 

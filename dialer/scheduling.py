@@ -84,18 +84,22 @@ _NOT_REACHED = {"no-input": "no_input", "hung-up": "no_input"}
 
 
 def follow_up(debtor: Debtor, state: DebtorState, outcome: Outcome, dialled_at: float, ended_at: float,
-              phone: str, cfg: CampaignConfig, *, ivr_outcome: str | None = None) -> FollowUp:
+              phone: str, cfg: CampaignConfig, *, ivr_outcome: str | None = None,
+              message_heard: bool = False) -> FollowUp:
     """Record the attempt and decide what follows; ``state`` itself is left untouched.
 
     ``ivr_outcome`` is what the IVR flow made of a live answer: a wrong person drops that
     number for this debtor (never dialled again, nothing disclosed) and moves on to the next;
-    silence or a hang-up before the message is a retry, not a contact.
+    silence or a hang-up before the message is a retry, not a contact. ``message_heard``
+    (the reminder was played to the end) is remembered for the flows' "heard before".
     """
     new = replace(state, history=list(state.history), dead_phones=list(state.dead_phones))
     new.record_attempt(dialled_at)
     new.last_outcome = outcome.value
     if outcome is Outcome.ABANDONED:
         new.abandoned_at = max(ended_at, dialled_at)
+    if message_heard:
+        new.heard_at = ended_at
     wrong_person = outcome is Outcome.ANSWERED_HUMAN and ivr_outcome == "wrong-person"
     if (outcome is Outcome.INVALID_NUMBER or wrong_person) and phone not in new.dead_phones:
         new.dead_phones.append(phone)

@@ -243,3 +243,15 @@ def test_ivr_results_that_did_not_reach_the_debtor_are_retried_or_move_on() -> N
                      ivr_outcome="no-input").due == ended + 1800
     assert follow_up(two, DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", quick,
                      ivr_outcome="wrong-person").due == ended
+
+
+def test_a_reminder_heard_to_the_end_is_remembered_for_the_next_call() -> None:
+    ended = TUE_10 + 60
+    heard = follow_up(debtor(), DebtorState(), Outcome.ANSWERED_MACHINE, TUE_10, ended, "+31612345678",
+                      CFG, ivr_outcome="voicemail", message_heard=True)
+    assert heard.state.heard_at == ended
+    again = follow_up(debtor(), heard.state, Outcome.NO_ANSWER, ended + 4 * H, ended + 4 * H + 30,
+                      "+31612345678", CFG)
+    assert again.state.heard_at == ended                     # a later missed call does not forget it
+    assert follow_up(debtor(), DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678", CFG,
+                     ivr_outcome="hung-up").state.heard_at is None
