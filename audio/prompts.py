@@ -177,7 +177,7 @@ class PromptRenderer:
     def _plan(self, prompt: Prompt) -> tuple[Engine, RenderKey]:
         """The engine and cache key for a text prompt (raises for an unconfigured language)."""
         language = prompt.language.strip().lower().replace("_", "-").split("-")[0]
-        voice = self.config.voice_for(language, self.flow)
+        voice = self.config.voice_for(language, self.flow or prompt.flow or None)
         if voice is None:
             configured = ", ".join(sorted(self.config.voices)) or "none"
             raise TTSError(f"no TTS voice configured for language {prompt.language!r} "

@@ -36,7 +36,7 @@ def fixed_prompts(flow: Flow, params: Mapping[str, Any] | None = None) -> list[P
                 text = render(template, values, language)
                 if (language, text) not in seen:
                     seen.add((language, text))
-                    out.append(Prompt(text, language))
+                    out.append(Prompt(text, language, flow=flow.name))
     return out
 
 

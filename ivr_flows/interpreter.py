@@ -307,7 +307,8 @@ class FlowRun:
 
     def _prompt(self, texts: PromptTexts, audio: bytes | None = None) -> Prompt:
         template = texts.get(self.language) or next(iter(texts.values()))
-        return Prompt(render(template, self.state.facts, self.language), self.language, audio)
+        return Prompt(render(template, self.state.facts, self.language), self.language, audio,
+                      flow=self.flow.name)
 
     def _play(self, node_id: str, texts: PromptTexts, barge_in: bool, audio: bytes | None = None
               ) -> Generator[Action, Any, PlayResult]:

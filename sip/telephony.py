@@ -66,6 +66,7 @@ class Prompt:
     text: str
     language: str = "nl"
     audio: bytes | None = None       # 8 kHz 16-bit mono PCM when already rendered
+    flow: str = ""                   # the IVR flow that says it, for flows with voices of their own
 
 
 @dataclass(frozen=True)

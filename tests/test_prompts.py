@@ -6,6 +6,7 @@ Real espeak-ng and flite, the real cache on tmp_path, the real conversion.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -169,6 +170,11 @@ async def test_a_flow_can_speak_with_its_own_voice(tmp_path: Path) -> None:
         assert default_en != reminder_en
         assert await flow.render(REMINDER_NL) == await base.render(REMINDER_NL)   # nl: not overridden
         assert base.stats.syntheses == 3                      # one cache, one set of counters
+        # A prompt that says which flow it belongs to (as the IVR interpreter's do) gets that
+        # flow's voice from any renderer: the backends keep one renderer for every call.
+        tagged = dataclasses.replace(REMINDER_EN, flow="reminder")
+        assert await base.render(tagged) == reminder_en
+        assert base.stats.syntheses == 3                      # the same render, from the cache
     finally:
         base.close()
 
