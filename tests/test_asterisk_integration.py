@@ -355,3 +355,49 @@ async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(
     assert after, "no call was answered after Asterisk came back"
     refused = [a for a in attempts if a.get("detail", "").startswith("originate refused")]
     assert refused == [], [a["detail"] for a in refused]   # placed during the restart: they waited
+
+
+async def test_the_reminder_flow_runs_through_asterisk_and_hears_the_keypad(
+        asterisk: dict, store: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The campaign's IVR flow on a call carried by Asterisk (AMI + AudioSocket): TTS prompts out,
+    the debtor's RFC 4733 "2" (not me) back in, the outcome and path recorded — as over SIP."""
+    from asterisk_testbed import SIPP_DIR
+    from test_sip_pjsua2 import speech
+
+    from sip.rtp_pcap import RtpStream, pcap_bytes
+
+    pcap = tmp_path / "not_me.pcap"
+    pcap.write_bytes(pcap_bytes(RtpStream().silence(0.3).audio(speech("Hallo?")).silence(4.0)
+                                .digit("2").silence(8.0).packets))
+    template = (SIPP_DIR / "uas_human_dtmf.xml").read_text()
+    scenario = (template.replace("RTP/AVP 0 101", "RTP/AVP 8 101").replace("a=rtpmap:0 PCMU/8000",
+                                                                          "a=rtpmap:8 PCMA/8000")
+                .replace("../pcap/human_dtmf5.pcap", str(pcap)).replace('milliseconds="6000"',
+                                                                       'milliseconds="14000"'))
+    (tmp_path / "uas_not_me.xml").write_text(scenario)
+    renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path / "tts"))
+    backend = AsteriskTelephony(settings_for(asterisk), render=renderer.render, prerender=renderer.prerender)
+    await backend.start()
+    cfg = parse_campaign(CAMPAIGN, "test campaign")
+    await store.save_campaign(cfg.name, CAMPAIGN)
+    debtor = Debtor("D1", "Jan de Vries", ("+31612345678",), Decimal("125.50"))
+    await store.upsert_debtors(cfg.name, [(debtor, time.time() - 1, priority_score(debtor, cfg))])
+    await store.set_state(cfg.name, "running")
+    sipp = await Sipp(str(tmp_path / "uas_not_me"), port=asterisk["debtor_port"], timeout_s=60).start()
+    engine = CampaignEngine(store, backend, cfg, tick_s=0.2)
+    runner = asyncio.create_task(engine.run())
+    try:
+        deadline = time.monotonic() + 60
+        while engine.counters.finished < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        engine.stop()
+        await asyncio.wait_for(runner, 30)
+        await sipp.stop()
+        await backend.close()
+        renderer.close()
+    [row] = [row async for row in store.iter_attempts(cfg.name)]
+    assert row["outcome"] == Outcome.ANSWERED_HUMAN.value, row
+    assert row["ivr_outcome"] == "wrong-person", row
+    assert row["ivr_path"].startswith("greet>wrong_person"), row
+    assert '"digits":"2"' in row["ivr_inputs"]
