@@ -15,7 +15,7 @@ from dialer.store import Store
 IVR_COLUMNS = (
     "ivr_flow", "ivr_language", "ivr_outcome", "ivr_path", "ivr_inputs", "message_heard", "ivr_ended_by",
     "promise_date", "promise_amount", "plan_terms", "plan_requested", "link_sent", "dispute", "already_paid",
-    "webhooks",
+    "webhooks", "voicemail_after_beep",
 )
 COLUMNS = (
     "attempt_id", "campaign", "debtor_id", "phone", "attempt_no", "outcome", "state",

@@ -270,7 +270,9 @@ class FlowRun:
                                             agent=agent)
                     node_id = node.on_fail
                 elif isinstance(node, Voicemail):
-                    yield WaitForBeep(node.id, node.beep_timeout_s)
+                    beep = yield WaitForBeep(node.id, node.beep_timeout_s)
+                    # Recorded whole only when it starts after the beep; without one it may be cut.
+                    s.values["voicemail_after_beep"] = beep is True
                     yield from self._play(node.id, node.prompt, False)   # gone before it: hung-up
                     s.outcome = FlowOutcome.VOICEMAIL
                     return self._finish("flow", FlowOutcome.VOICEMAIL, hang_up=True)

@@ -401,3 +401,52 @@ async def test_the_reminder_flow_runs_through_asterisk_and_hears_the_keypad(
     assert row["ivr_outcome"] == "wrong-person", row
     assert row["ivr_path"].startswith("greet>wrong_person"), row
     assert '"digits":"2"' in row["ivr_inputs"]
+
+
+async def test_a_voicemail_message_is_left_after_the_beep(asterisk: dict, store: Store,
+                                                          tmp_path: Path) -> None:
+    """callpact's own AMD on the AudioSocket stream hears a long greeting (a machine); the flow's
+    voicemail node waits for the greeting's beep and only then speaks, so the message is recorded whole."""
+    from asterisk_testbed import SIPP_DIR
+    from test_sip_pjsua2 import speech
+
+    from sip.rtp_pcap import RtpStream, pcap_bytes
+
+    greeting = speech("Hallo, u spreekt met de voicemail van Jan de Vries. Ik ben er op dit moment niet. "
+                      "Spreek na de toon een bericht in, dan bel ik u zo snel mogelijk terug.")
+    pcap = tmp_path / "voicemail.pcap"
+    pcap.write_bytes(pcap_bytes(RtpStream().silence(0.3).audio(greeting).silence(0.3)
+                                .audio(tone(0.6, 1000.0)).silence(20.0).packets))
+    template = (SIPP_DIR / "uas_human_dtmf.xml").read_text()
+    scenario = (template.replace("RTP/AVP 0 101", "RTP/AVP 8 101").replace("a=rtpmap:0 PCMU/8000",
+                                                                          "a=rtpmap:8 PCMA/8000")
+                .replace("../pcap/human_dtmf5.pcap", str(pcap)).replace('milliseconds="6000"',
+                                                                       'milliseconds="30000"'))
+    (tmp_path / "uas_voicemail.xml").write_text(scenario)
+    renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path / "tts"))
+    backend = AsteriskTelephony(settings_for(asterisk, amd="audio"), render=renderer.render,
+                                prerender=renderer.prerender)
+    await backend.start()
+    cfg = parse_campaign(CAMPAIGN, "test campaign")
+    await store.save_campaign(cfg.name, CAMPAIGN)
+    debtor = Debtor("D1", "Jan de Vries", ("+31612345678",), Decimal("125.50"))
+    await store.upsert_debtors(cfg.name, [(debtor, time.time() - 1, priority_score(debtor, cfg))])
+    await store.set_state(cfg.name, "running")
+    sipp = await Sipp(str(tmp_path / "uas_voicemail"), port=asterisk["debtor_port"], timeout_s=60).start()
+    engine = CampaignEngine(store, backend, cfg, tick_s=0.2)
+    runner = asyncio.create_task(engine.run())
+    try:
+        deadline = time.monotonic() + 60
+        while engine.counters.finished < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        engine.stop()
+        await asyncio.wait_for(runner, 30)
+        await sipp.stop()
+        await backend.close()
+        renderer.close()
+    [row] = [row async for row in store.iter_attempts(cfg.name)]
+    assert row["outcome"] == Outcome.ANSWERED_MACHINE.value, row
+    assert row["ivr_outcome"] == "voicemail", row
+    assert row["voicemail_after_beep"] == "1", row
+    assert row["message_heard"] == "0", row        # a voicemail is not the reminder heard by the debtor

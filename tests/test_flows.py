@@ -131,6 +131,7 @@ def test_machine_gets_a_call_back_request_without_amount_or_company(lang: str) -
     assert "nul twee nul" in text or "zero two zero" in text          # the callback number, digit by digit
     assert "euro" not in text and "Incasso" not in text
     assert t.result.outcome is FlowOutcome.VOICEMAIL and t.finish.hang_up
+    assert t.result.attempt_fields()["voicemail_after_beep"] == "1"
 
 
 def test_a_machine_that_hangs_up_before_the_message_left_no_voicemail() -> None:

@@ -247,8 +247,8 @@ def test_ivr_results_that_did_not_reach_the_debtor_are_retried_or_move_on() -> N
 
 def test_a_reminder_heard_to_the_end_is_remembered_for_the_next_call() -> None:
     ended = TUE_10 + 60
-    heard = follow_up(debtor(), DebtorState(), Outcome.ANSWERED_MACHINE, TUE_10, ended, "+31612345678",
-                      CFG, ivr_outcome="voicemail", message_heard=True)
+    heard = follow_up(debtor(), DebtorState(), Outcome.ANSWERED_HUMAN, TUE_10, ended, "+31612345678",
+                      CFG, ivr_outcome="promise-to-pay", message_heard=True)
     assert heard.state.heard_at == ended
     again = follow_up(debtor(), heard.state, Outcome.NO_ANSWER, ended + 4 * H, ended + 4 * H + 30,
                       "+31612345678", CFG)
