@@ -403,8 +403,8 @@ async def test_the_reminder_flow_runs_through_asterisk_and_hears_the_keypad(
     assert '"digits":"2"' in row["ivr_inputs"]
 
 
-async def test_a_voicemail_message_is_left_after_the_beep(asterisk: dict, store: Store,
-                                                          tmp_path: Path) -> None:
+async def test_a_voicemail_message_is_left_after_the_beep(asterisk: dict,  # noqa: F811
+                                                          store: Store, tmp_path: Path) -> None:
     """callpact's own AMD on the AudioSocket stream hears a long greeting (a machine); the flow's
     voicemail node waits for the greeting's beep and only then speaks, so the message is recorded whole."""
     from asterisk_testbed import SIPP_DIR
