@@ -247,7 +247,9 @@ class PredictivePolicy:
         # Agents free by each horizon.
         free_mu = np.full(horizons.shape, float(s.agents.idle))
         free_var = np.zeros_like(free_mu)
-        if s.agents.talking_s and d.talk.size >= self.min_talks:
+        # A talking agent can be free by a horizon only if a wrap-up fits before it (with long
+        # wrap-ups, none does: skip the agents x horizons work, which would add exact zeros).
+        if s.agents.talking_s and d.talk.size >= self.min_talks and reach.max() > wrap:
             # (Before enough conversations have ended, the ones that did are the short ones:
             # trusting them would expect agents back too soon. Count only idle agents then.)
             prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)

@@ -115,6 +115,25 @@ def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
     assert PredictivePolicy().calls_to_launch(long) < PredictivePolicy().calls_to_launch(short) / 2
 
 
+def test_a_call_ending_now_frees_nobody_before_a_wrap_up_longer_than_every_horizon() -> None:
+    # Agents deep into long calls would end them any second, but a 60 s wrap-up follows: nobody
+    # they free can take a person answered within the look-ahead, so they change nothing.
+    obs = observations(0.25)
+    policy = PredictivePolicy()
+    ending = replace(state(idle=3, talking=(900.0,) * 17, obs=obs), typical_wrap_s=60.0)
+    nobody = replace(ending, agents=AgentSnapshot(20, 3, (), 0))
+    assert np.array_equal(policy._expected_abandons(ending, _dists(obs), 20),
+                          policy._expected_abandons(nobody, _dists(obs), 20))
+    short_wrap = replace(ending, typical_wrap_s=1.0)
+    assert PredictivePolicy().calls_to_launch(short_wrap) > PredictivePolicy().calls_to_launch(ending)
+
+
+def _dists(obs: Observations):
+    from dialer.predictive import _Distributions
+
+    return _Distributions(obs)
+
+
 def test_calls_go_out_while_each_one_adds_no_more_than_theta() -> None:
     cost = np.array([0.0, 0.001, 0.003, 0.006, 0.010, 0.015])      # steps .001 .002 .003 .004 .005
     assert first_step_over(cost, 0.0025) == 2
