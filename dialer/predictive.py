@@ -45,12 +45,14 @@ level); see docs/pacing.md.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dialer.pacing import Observations, PacingState
+from sip.telephony import AgentSnapshot
 
 if TYPE_CHECKING:
     from dialer.campaign import PacingConfig
@@ -132,6 +134,7 @@ class PredictivePolicy:
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
     window_min_live: int = 300          # answers before the window's rate can put the policy on hold
     hold_share: float = 0.1             # θ while the budget is spent, as a share of the target
+    learn_wrap: bool = False            # time each wrap-up from the snapshots (measured; off, see docs)
     theta: float = field(default=0.0)
     name: str = "callpact"
     _dists: _Distributions | None = field(default=None, repr=False)
@@ -139,6 +142,9 @@ class PredictivePolicy:
     _last_signature: tuple[int, ...] | None = field(default=None, repr=False)
     _last_decided: float = field(default=-1e9, repr=False)
     _dists_at: float = field(default=-1e9, repr=False)
+    _wrap_starts: list[float] = field(default_factory=list, repr=False)
+    _wrap_seen: list[float] = field(default_factory=list, repr=False)
+    _talks: Counter[float] = field(default_factory=Counter, repr=False)
 
     def __post_init__(self) -> None:
         if self.theta <= 0:
@@ -165,6 +171,8 @@ class PredictivePolicy:
     # -- the decision ----------------------------------------------------------------------------
     def calls_to_launch(self, s: PacingState) -> int:
         agents = s.agents
+        if self.learn_wrap:
+            self._track_wrap_ups(agents, s.now)
         in_flight = s.calls_ringing + s.calls_waiting_for_agent
         progressive = max(0, agents.idle - in_flight)
         cap = math.floor(self.max_level * agents.logged_in + 1e-9) - in_flight - agents.talking
@@ -194,6 +202,28 @@ class PredictivePolicy:
         if self.min_level >= 1.0:
             n = max(n, progressive)
         return max(0, min(n, cap))
+
+    def _track_wrap_ups(self, agents: AgentSnapshot, now: float) -> None:
+        """Time each wrap-up from the snapshots, which report only how many agents wrap up.
+
+        A conversation is known by its connect time (now - time in call): those gone since
+        the last tick ended, and their agents went into wrap-up now. Those leaving wrap-up are
+        the rest of the change in the wrapping count, taken oldest first. The count alone
+        would miss an agent entering and another leaving in the same tick.
+        """
+        talks = Counter(round(now - t, 3) for t in agents.talking_s)
+        ended = sum((self._talks - talks).values())
+        self._talks = talks
+        starts = self._wrap_starts
+        starts.extend([now] * ended)
+        left = len(starts) - agents.wrapping
+        if left > 0:
+            self._wrap_seen.extend(now - t for t in starts[:left])
+            del starts[:left]
+            if len(self._wrap_seen) > 400:
+                del self._wrap_seen[:len(self._wrap_seen) - 400]
+        elif left < 0:                       # wrap-ups we did not see begin: age unknown, say now
+            starts.extend([now] * -left)
 
     def _trusted(self, obs: Observations) -> bool:
         return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
@@ -247,13 +277,30 @@ class PredictivePolicy:
         # Agents free by each horizon.
         free_mu = np.full(horizons.shape, float(s.agents.idle))
         free_var = np.zeros_like(free_mu)
-        if s.agents.talking_s and d.talk.size >= self.min_talks:
+        # A talking agent can be free by a horizon only if a wrap-up fits before it (with long
+        # wrap-ups, none does: skip the agents x horizons work, which would add exact zeros).
+        if s.agents.talking_s and d.talk.size >= self.min_talks and reach.max() > wrap:
             # (Before enough conversations have ended, the ones that did are the short ones:
             # trusting them would expect agents back too soon. Count only idle agents then.)
             prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
             free_mu += prob.sum(axis=0)
             free_var += (prob * (1 - prob)).sum(axis=0)
-        if s.agents.wrapping:
+        if s.agents.wrapping and self.learn_wrap and len(self._wrap_seen) >= self.min_talks \
+                and len(self._wrap_starts) == s.agents.wrapping:
+            # Each wrap-up timed from the tick its conversation ended: P(W <= a + h | W > a) from
+            # the wrap-ups seen end, as for talk times.
+            seen = np.sort(np.asarray(self._wrap_seen, float))
+            a = s.now - np.asarray(self._wrap_starts, float)
+            e = a[:, None]
+            f_now = d.cdf(seen, e)
+            f_then = d.cdf(seen, e + reach[None, :])
+            survive = 1.0 - f_now
+            with np.errstate(divide="ignore", invalid="ignore"):
+                done = np.where(survive > 1e-9, (f_then - f_now) / survive, 1.0)
+            done = np.clip(done, 0.0, 1.0)
+            free_mu += done.sum(axis=0)
+            free_var += (done * (1 - done)).sum(axis=0)
+        elif s.agents.wrapping:
             # How long an agent has been wrapping up is not reported: seen at a random moment,
             # the wrap-up left is uniform over its length (the residual life of a fixed wrap-up).
             done = np.clip(reach / wrap, 0.0, 1.0) if wrap > 0 else np.ones_like(reach)

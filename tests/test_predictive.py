@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from dataclasses import replace
@@ -113,6 +114,54 @@ def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
     short = replace(state(obs=obs), agents=agents, typical_wrap_s=5.0)
     long = replace(state(obs=obs), agents=agents, typical_wrap_s=60.0)
     assert PredictivePolicy().calls_to_launch(long) < PredictivePolicy().calls_to_launch(short) / 2
+
+
+def test_a_call_ending_now_frees_nobody_before_a_wrap_up_longer_than_every_horizon() -> None:
+    # Agents deep into long calls would end them any second, but a 60 s wrap-up follows: nobody
+    # they free can take a person answered within the look-ahead, so they change nothing.
+    obs = observations(0.25)
+    policy = PredictivePolicy()
+    ending = replace(state(idle=3, talking=(900.0,) * 17, obs=obs), typical_wrap_s=60.0)
+    nobody = replace(ending, agents=AgentSnapshot(20, 3, (), 0))
+    assert np.array_equal(policy._expected_abandons(ending, _dists(obs), 20),
+                          policy._expected_abandons(nobody, _dists(obs), 20))
+    short_wrap = replace(ending, typical_wrap_s=1.0)
+    assert PredictivePolicy().calls_to_launch(short_wrap) > PredictivePolicy().calls_to_launch(ending)
+
+
+def _dists(obs: Observations):
+    from dialer.predictive import _Distributions
+
+    return _Distributions(obs)
+
+
+def _learned_30s_wrap_ups(policy: PredictivePolicy) -> float:
+    """Show the policy 40 conversations each followed by a 30 s wrap-up; return the time after."""
+    t = 0.0
+    for _ in range(40):
+        policy._track_wrap_ups(AgentSnapshot(20, 19, (100.0,), 0), t)      # talking
+        policy._track_wrap_ups(AgentSnapshot(20, 19, (), 1), t + 1.0)      # call over: wrap-up
+        policy._track_wrap_ups(AgentSnapshot(20, 20, (), 0), t + 31.0)     # free again
+        t += 100.0
+    return t
+
+
+def test_agents_near_the_end_of_a_learned_wrap_up_are_dialled_for_sooner() -> None:
+    obs = observations(0.25)
+    policy = PredictivePolicy(learn_wrap=True)
+    t = _learned_30s_wrap_ups(policy)
+    assert policy._wrap_seen[-1] == pytest.approx(30.0)
+    policy._track_wrap_ups(AgentSnapshot(20, 10, tuple(50.0 + i for i in range(10)), 0), t)
+    policy._track_wrap_ups(AgentSnapshot(20, 10, (), 10), t + 1.0)       # ten wrap-ups begin
+
+    def calls_at(now: float, p: PredictivePolicy) -> int:
+        s = replace(state(obs=obs, now=now), agents=AgentSnapshot(20, 10, (), 10), typical_wrap_s=30.0)
+        return copy.deepcopy(p).calls_to_launch(s)
+
+    assert calls_at(t + 29.0, policy) > calls_at(t + 2.0, policy)
+    # Without tracking them, how long they have been wrapping up is unknown: the same either way.
+    blind = PredictivePolicy()
+    assert calls_at(t + 29.0, blind) == calls_at(t + 2.0, blind)
 
 
 def test_calls_go_out_while_each_one_adds_no_more_than_theta() -> None:
