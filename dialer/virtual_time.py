@@ -6,11 +6,12 @@ awaited, the clock jumps straight to the next timer, so a simulated working day
 takes as long as the work in it, not as long as the day.
 
 Real I/O (Redis) must not be skipped over: while a coroutine waits inside
-:func:`real_io` (the Redis connection class wraps every socket wait in it), the
-loop blocks on the real selector. A reply that comes promptly costs no virtual
-time, which keeps a seeded simulation repeatable; a wait that finds nothing for
-50 ms lets the virtual clock advance at real speed, so a dead Redis still runs
-into its timeouts instead of hanging the loop.
+:func:`real_io` (the Redis connection class wraps every socket wait in it), or
+work runs in an executor thread, the loop blocks on the real selector. A reply
+(or a thread's result) that comes promptly costs no virtual time, which keeps a
+seeded simulation repeatable; a wait that finds nothing for 50 ms lets the
+virtual clock advance at real speed, so a dead Redis still runs into its
+timeouts instead of hanging the loop.
 """
 
 from __future__ import annotations
@@ -78,6 +79,18 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self._now
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
+        """Work in a thread (speech recognition, synthesis) is real time too: the clock must not
+        jump past it while it runs, or a timer would fire before the answer it waits for."""
+        future = super().run_in_executor(executor, func, *args)
+        self._real_io_waiters += 1
+
+        def done(_: asyncio.Future[Any]) -> None:
+            self._real_io_waiters -= 1
+
+        future.add_done_callback(done)
+        return future
 
 
 @contextlib.contextmanager

@@ -252,7 +252,9 @@ def test_prompts_without_audio_are_rendered_by_the_injected_renderer() -> None:
 
     async def render(prompt: Prompt) -> bytes:
         asked.append(prompt)
-        return await asyncio.to_thread(labelled.espeak, prompt.text, "nl")
+        # Rendered on the loop's own thread on purpose: under virtual time a worker thread lets the
+        # clock run ahead while it synthesises, and the far end's 30 s would be over before we spoke.
+        return labelled.espeak(prompt.text, "nl")
 
     async def body() -> Any:
         async with MediaSession(leg, render=render) as media:
@@ -378,3 +380,22 @@ def test_prompts_rendered_by_the_tts_prompt_renderer_in_real_time(sphinx: Pocket
     assert (played.completed, played.barge_in) == (False, "speech")
     assert 40 <= len(far.heard) <= 100          # about 1.2 s of the prompt went out, not all of it
     assert (heard.kind, heard.choice) == (HeardKind.SPEECH, "agent")
+
+
+def test_thread_work_under_virtual_time_is_not_overtaken_by_timers() -> None:
+    """The media session recognises speech in a worker thread; under a virtual clock a
+    5 s listen timeout must not fire while a 0.3 s (real) recognition is still running."""
+    import time as real_time
+
+    async def main() -> tuple[str, float]:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        timer = asyncio.create_task(asyncio.sleep(5.0))
+        result = await asyncio.to_thread(lambda: (real_time.sleep(0.3), "recognised")[1])
+        first = "thread" if not timer.done() else "timer"
+        timer.cancel()
+        return first + ":" + result, loop.time() - t0
+
+    outcome, took = run_virtual(main())
+    assert outcome == "thread:recognised"
+    assert 0.25 <= took < 1.0          # the clock followed the real work, it did not jump to the timer
