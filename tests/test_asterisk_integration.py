@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asterisk_testbed import Sipp, asterisk, free_udp_port, run_testbed, settings_for  # noqa: F401 - a fixture
@@ -357,33 +358,37 @@ async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(
     assert refused == [], [a["detail"] for a in refused]   # placed during the restart: they waited
 
 
-async def test_the_reminder_flow_runs_through_asterisk_and_hears_the_keypad(
-        asterisk: dict, store: Store, tmp_path: Path) -> None:  # noqa: F811
-    """The campaign's IVR flow on a call carried by Asterisk (AMI + AudioSocket): TTS prompts out,
-    the debtor's RFC 4733 "2" (not me) back in, the outcome and path recorded — as over SIP."""
+def pcma_scenario(tmp_path: Path, name: str, far_end: Any, hold_ms: int) -> Path:
+    """A sipp debtor phone that answers in PCMA and plays ``far_end`` (an RtpStream) for ``hold_ms``."""
     from asterisk_testbed import SIPP_DIR
-    from test_sip_pjsua2 import speech
 
-    from sip.rtp_pcap import RtpStream, pcap_bytes
+    from sip.rtp_pcap import pcap_bytes
 
-    pcap = tmp_path / "not_me.pcap"
-    pcap.write_bytes(pcap_bytes(RtpStream().silence(0.3).audio(speech("Hallo?")).silence(4.0)
-                                .digit("2").silence(8.0).packets))
+    pcap = tmp_path / f"{name}.pcap"
+    pcap.write_bytes(pcap_bytes(far_end.packets))
     template = (SIPP_DIR / "uas_human_dtmf.xml").read_text()
     scenario = (template.replace("RTP/AVP 0 101", "RTP/AVP 8 101").replace("a=rtpmap:0 PCMU/8000",
                                                                           "a=rtpmap:8 PCMA/8000")
                 .replace("../pcap/human_dtmf5.pcap", str(pcap)).replace('milliseconds="6000"',
-                                                                       'milliseconds="14000"'))
-    (tmp_path / "uas_not_me.xml").write_text(scenario)
+                                                                       f'milliseconds="{hold_ms}"'))
+    (tmp_path / f"{name}.xml").write_text(scenario)
+    return tmp_path / name
+
+
+async def one_campaign_call(asterisk: dict, store: Store, tmp_path: Path, scenario: Path,  # noqa: F811
+                            **settings: object) -> dict[str, str]:
+    """Run CAMPAIGN (agentless, the reminder flow, real TTS) for Jan de Vries through Asterisk, with
+    ``scenario`` as his phone, until the one attempt is recorded; returns that attempt."""
     renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path / "tts"))
-    backend = AsteriskTelephony(settings_for(asterisk), render=renderer.render, prerender=renderer.prerender)
+    backend = AsteriskTelephony(settings_for(asterisk, **settings), render=renderer.render,
+                                prerender=renderer.prerender)
     await backend.start()
     cfg = parse_campaign(CAMPAIGN, "test campaign")
     await store.save_campaign(cfg.name, CAMPAIGN)
     debtor = Debtor("D1", "Jan de Vries", ("+31612345678",), Decimal("125.50"))
     await store.upsert_debtors(cfg.name, [(debtor, time.time() - 1, priority_score(debtor, cfg))])
     await store.set_state(cfg.name, "running")
-    sipp = await Sipp(str(tmp_path / "uas_not_me"), port=asterisk["debtor_port"], timeout_s=60).start()
+    sipp = await Sipp(str(scenario), port=asterisk["debtor_port"], timeout_s=60).start()
     engine = CampaignEngine(store, backend, cfg, tick_s=0.2)
     runner = asyncio.create_task(engine.run())
     try:
@@ -397,6 +402,20 @@ async def test_the_reminder_flow_runs_through_asterisk_and_hears_the_keypad(
         await backend.close()
         renderer.close()
     [row] = [row async for row in store.iter_attempts(cfg.name)]
+    return row
+
+
+async def test_the_reminder_flow_runs_through_asterisk_and_hears_the_keypad(
+        asterisk: dict, store: Store, tmp_path: Path) -> None:  # noqa: F811
+    """The campaign's IVR flow on a call carried by Asterisk (AMI + AudioSocket): TTS prompts out,
+    the debtor's RFC 4733 "2" (not me) back in, the outcome and path recorded — as over SIP."""
+    from test_sip_pjsua2 import speech
+
+    from sip.rtp_pcap import RtpStream
+
+    phone = pcma_scenario(tmp_path, "uas_not_me", RtpStream().silence(0.3).audio(speech("Hallo?"))
+                          .silence(4.0).digit("2").silence(8.0), hold_ms=14000)
+    row = await one_campaign_call(asterisk, store, tmp_path, phone)
     assert row["outcome"] == Outcome.ANSWERED_HUMAN.value, row
     assert row["ivr_outcome"] == "wrong-person", row
     assert row["ivr_path"].startswith("greet>wrong_person"), row
@@ -407,45 +426,15 @@ async def test_a_voicemail_message_is_left_after_the_beep(asterisk: dict,  # noq
                                                           store: Store, tmp_path: Path) -> None:
     """callpact's own AMD on the AudioSocket stream hears a long greeting (a machine); the flow's
     voicemail node waits for the greeting's beep and only then speaks, so the message is recorded whole."""
-    from asterisk_testbed import SIPP_DIR
     from test_sip_pjsua2 import speech
 
-    from sip.rtp_pcap import RtpStream, pcap_bytes
+    from sip.rtp_pcap import RtpStream
 
     greeting = speech("Hallo, u spreekt met de voicemail van Jan de Vries. Ik ben er op dit moment niet. "
                       "Spreek na de toon een bericht in, dan bel ik u zo snel mogelijk terug.")
-    pcap = tmp_path / "voicemail.pcap"
-    pcap.write_bytes(pcap_bytes(RtpStream().silence(0.3).audio(greeting).silence(0.3)
-                                .audio(tone(0.6, 1000.0)).silence(20.0).packets))
-    template = (SIPP_DIR / "uas_human_dtmf.xml").read_text()
-    scenario = (template.replace("RTP/AVP 0 101", "RTP/AVP 8 101").replace("a=rtpmap:0 PCMU/8000",
-                                                                          "a=rtpmap:8 PCMA/8000")
-                .replace("../pcap/human_dtmf5.pcap", str(pcap)).replace('milliseconds="6000"',
-                                                                       'milliseconds="30000"'))
-    (tmp_path / "uas_voicemail.xml").write_text(scenario)
-    renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path / "tts"))
-    backend = AsteriskTelephony(settings_for(asterisk, amd="audio"), render=renderer.render,
-                                prerender=renderer.prerender)
-    await backend.start()
-    cfg = parse_campaign(CAMPAIGN, "test campaign")
-    await store.save_campaign(cfg.name, CAMPAIGN)
-    debtor = Debtor("D1", "Jan de Vries", ("+31612345678",), Decimal("125.50"))
-    await store.upsert_debtors(cfg.name, [(debtor, time.time() - 1, priority_score(debtor, cfg))])
-    await store.set_state(cfg.name, "running")
-    sipp = await Sipp(str(tmp_path / "uas_voicemail"), port=asterisk["debtor_port"], timeout_s=60).start()
-    engine = CampaignEngine(store, backend, cfg, tick_s=0.2)
-    runner = asyncio.create_task(engine.run())
-    try:
-        deadline = time.monotonic() + 60
-        while engine.counters.finished < 1 and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-    finally:
-        engine.stop()
-        await asyncio.wait_for(runner, 30)
-        await sipp.stop()
-        await backend.close()
-        renderer.close()
-    [row] = [row async for row in store.iter_attempts(cfg.name)]
+    phone = pcma_scenario(tmp_path, "uas_voicemail", RtpStream().silence(0.3).audio(greeting).silence(0.3)
+                          .audio(tone(0.6, 1000.0)).silence(20.0), hold_ms=30000)
+    row = await one_campaign_call(asterisk, store, tmp_path, phone, amd="audio")
     assert row["outcome"] == Outcome.ANSWERED_MACHINE.value, row
     assert row["ivr_outcome"] == "voicemail", row
     assert row["voicemail_after_beep"] == "1", row
