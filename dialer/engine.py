@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.campaign import CampaignConfig, DialMode, parse_campaign
 from dialer.errors import CallpactError, StoreUnavailable
@@ -47,6 +46,7 @@ from dialer.predictive import PredictivePolicy
 from dialer.privacy import mask_number
 from dialer.scheduling import dial_check, follow_up, phone_to_dial
 from dialer.store import AttemptStart, Claim, Store
+from dialer.windows import zone
 from ivr_flows.catalogue import fixed_prompts, opening_prompts
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
@@ -563,7 +563,7 @@ class CampaignEngine:
     def _flow_run(self, live: _LiveCall, flow: Flow, *, machine: bool) -> FlowRun:
         cfg = self.cfg
         debtor, state = live.claim.debtor, live.claim.state
-        local_today = dt.datetime.fromtimestamp(self.clock.now(), _zone(debtor.timezone)).date()
+        local_today = dt.datetime.fromtimestamp(self.clock.now(), zone(debtor.timezone)).date()
         facts = CallFacts(
             debtor=debtor, language=debtor.language, today=local_today, attempt=state.attempts + 1,
             heard_before=state.heard_at is not None, machine=machine,
@@ -716,14 +716,6 @@ class CampaignEngine:
             await asyncio.wait(pending, timeout=30)
 
 
-@functools.lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Amsterdam")
-
-
 def ivr_flow(cfg: CampaignConfig) -> Flow:
     """The campaign's flow with its ``ivr_params`` applied (checked when the campaign was read)."""
     return _flow(cfg.ivr_flow, tuple(sorted(cfg.ivr_params.items())))
@@ -733,9 +725,3 @@ def ivr_flow(cfg: CampaignConfig) -> Flow:
 def _flow(name: str, params: tuple[tuple[str, Any], ...]) -> Flow:
     return resolve_flow(name).with_params(dict(params))
 
-
-def _reminder_text(cfg: CampaignConfig, language: str) -> str:
-    """The fixed reminder agentless calls played before flows existed (kept for tools/bench_engine.py)."""
-    if language == "en":
-        return "This is a payment reminder. Please pay your overdue invoice or call us back."
-    return "Dit is een betalingsherinnering. Betaal alstublieft uw openstaande factuur of bel ons terug."

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 
@@ -27,6 +26,7 @@ from dialer.errors import CallpactError
 from dialer.phones import normalise_number
 from dialer.privacy import mask_number
 from dialer.store import Store
+from dialer.windows import zone
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
 from ivr_flows.loader import resolve_flow
@@ -151,7 +151,7 @@ class CallbackHandler:
             overrides["allow_transfer"] = False
         flow = flow.with_params(overrides)
         debtor = decision.debtor
-        tz = ZoneInfo(debtor.timezone if debtor else "Europe/Amsterdam")
+        tz = zone(debtor.timezone if debtor else "Europe/Amsterdam")
         facts = CallFacts(
             debtor=debtor, language=debtor.language if debtor else "nl",
             today=dt.datetime.fromtimestamp(self.now(), tz).date(), inbound=True,

@@ -295,14 +295,12 @@ def _timed_phase(cls: type[CampaignEngine], name: str, rec: Recorder) -> Any:
 
 
 def reminder_words() -> int:
-    """Words in the reminder an agentless call plays (to stretch it to --hold seconds)."""
-    try:
-        from dialer.engine import _reminder_text  # type: ignore[attr-defined]
+    """Words of a typical reminder prompt, to stretch an agentless call's speech to --hold seconds.
 
-        return max(1, len(_reminder_text(parse_campaign(campaign_text(argparse.Namespace(
-            mode="agentless", ratio=1.0, lines=1, cps=1.0)), "probe"), "nl").split()))
-    except Exception:   # the engine changed how it speaks: the run still works, --hold is then approximate
-        return 12
+    Agentless calls run the campaign's IVR flow, whose prompts vary, so --hold is approximate.
+    """
+    # "Dit is een betalingsherinnering. Betaal alstublieft uw openstaande factuur of bel ons terug."
+    return 13
 
 
 def campaign_text(args: argparse.Namespace) -> str:
