@@ -6,11 +6,12 @@ import asyncio
 import csv
 import datetime as dt
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from test_engine import simulate
 
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.demo import BackOffice
@@ -19,7 +20,6 @@ from dialer.export import export_attempts, export_callbacks
 from dialer.model import Debtor
 from dialer.scheduling import first_due, priority_score
 from dialer.store import Store
-from dialer.virtual_time import run_virtual
 from ivr_flows.loader import shipped_flow
 from ivr_flows.simulated_debtor import FlowRespondent
 from sip.distributions import Fixed
@@ -68,16 +68,6 @@ async def load(store: Store, n: int, *, shared: bool = False) -> CampaignConfig:
     await store.upsert_debtors(cfg.name, rows)
     await store.set_state(cfg.name, "running")
     return cfg
-
-
-def simulate(redis_url: str, body: Callable[[Store], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        store = await Store.open(redis_url)
-        try:
-            return await body(store)
-        finally:
-            await store.close()
-    return run_virtual(main())
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
