@@ -295,23 +295,36 @@ def _heard_chunks(sent: bytes, heard: bytes, chunk: int = 2000, search: int = 24
     return matched, speech_pieces
 
 
+async def start_far_end_ua(recording: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """Start the second pjsua2 UA (tests/far_end_ua.py) recording into ``recording``; returns the
+    process and its SIP port once it says READY (the caller ends the process)."""
+    import sys
+    process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording),
+                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_ready() -> str:
+        for _ in range(50):           # pjlib prints its start-up lines first
+            line = process.stdout.readline() if process.stdout else ""
+            if not line or line.startswith("READY"):
+                return line
+        return ""
+    try:
+        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
+        assert ready.startswith("READY"), process.stderr.read() if process.stderr else ready
+    except BaseException:
+        process.kill()
+        process.wait(5)
+        raise
+    return process, int(ready.split()[1])
+
+
 async def test_far_end_user_agent_hears_exactly_the_prompt_we_played(tmp_path: Path, backend_factory) -> None:
     """'Played' means heard: an independent pjsua2 UA records the call and we compare the audio."""
-    import sys
     import wave
     recording = tmp_path / "heard.wav"
-    far_end = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    far_end, far_port = await start_far_end_ua(recording)
     try:
-        def wait_ready() -> str:
-            for _ in range(50):           # pjlib prints its start-up lines first
-                line = far_end.stdout.readline() if far_end.stdout else ""
-                if not line or line.startswith("READY"):
-                    return line
-            return ""
-        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
-        assert ready.startswith("READY"), far_end.stderr.read() if far_end.stderr else ready
-        telephony = await backend_factory(config(int(ready.split()[1])))
+        telephony = await backend_factory(config(far_port))
         prompt = speech("Dit is een betalingsherinnering van Incasso BV. Toets een om te betalen.")
         call = await telephony.originate(request())
         played = None
@@ -501,23 +514,12 @@ def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
 async def test_tls_trunk_is_verified_against_its_ca(tmp_path: Path, backend_factory, trusted: bool) -> None:
     """A TLS trunk (the far end is a second pjsua2 UA with its own certificate): with the trunk's CA
     the call goes through and is heard; with another CA the call fails before any INVITE is sent."""
-    import sys
     cert, key = _self_signed(tmp_path, "trunk")
     other_ca, _ = _self_signed(tmp_path, "other")
     recording = tmp_path / "heard.wav"
-    far_end = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording),
-                                "--tls", str(cert), str(key)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    far_end, far_port = await start_far_end_ua(recording, "--tls", str(cert), str(key))
     try:
-        def wait_ready() -> str:
-            for _ in range(50):
-                line = far_end.stdout.readline() if far_end.stdout else ""
-                if not line or line.startswith("READY"):
-                    return line
-            return ""
-        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
-        assert ready.startswith("READY"), far_end.stderr.read() if far_end.stderr else ready
-        cfg = config(int(ready.split()[1]))
+        cfg = config(far_port)
         trunk = replace(cfg.trunk, transport="tls", tls_ca_file=str(cert if trusted else other_ca))
         telephony = await backend_factory(replace(cfg, trunk=trunk))
         call = await telephony.originate(request())
@@ -545,7 +547,6 @@ async def test_tls_trunk_is_verified_against_its_ca(tmp_path: Path, backend_fact
 async def test_bridged_agent_is_heard_by_the_debtor(tmp_path: Path, backend_factory) -> None:
     """The bridge carries audio: the debtor (a pjsua2 UA recording the call) hears the agent (sipp
     playing a spoken greeting) once connect_agent bridged the two legs."""
-    import sys
     import wave
     agent_dir = tmp_path / "agent"
     agent_dir.mkdir()
@@ -554,19 +555,10 @@ async def test_bridged_agent_is_heard_by_the_debtor(tmp_path: Path, backend_fact
     agent_sipp = start_sipp(scenario("uas_agent.xml", agent_dir, debtor_id="D-42", campaign="nov",
                                      attempt="att-1", pcap=str(agent_pcap)), agent_dir)
     recording = tmp_path / "debtor.wav"
-    debtor = subprocess.Popen([sys.executable, str(Path(__file__).parent / "far_end_ua.py"), str(recording)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    debtor, debtor_port = await start_far_end_ua(recording)
     try:
-        def wait_ready() -> str:
-            for _ in range(50):
-                line = debtor.stdout.readline() if debtor.stdout else ""
-                if not line or line.startswith("READY"):
-                    return line
-            return ""
-        ready = await asyncio.wait_for(asyncio.to_thread(wait_ready), 20)
-        assert ready.startswith("READY"), debtor.stderr.read() if debtor.stderr else ready
         agent_uri = f"sip:agent1@127.0.0.1:{agent_sipp.port}"
-        cfg = config(int(ready.split()[1]), agents={"collections": (agent_uri,)})
+        cfg = config(debtor_port, agents={"collections": (agent_uri,)})
         telephony = await backend_factory(replace(cfg, trunk=replace(cfg.trunk, allows_refer=False)))
         call = await telephony.originate(request())
         async for event in call.events():
