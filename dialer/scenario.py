@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dialer.always_open import always_open_campaign
 from dialer.campaign import (
     LEGAL_MAX_ABANDON_RATE,
     MAX_AGENT_PATIENCE_S,
@@ -139,25 +140,11 @@ class Scenario:
 
     def campaign_text(self) -> str:
         """A campaign YAML for the engine: no jurisdiction, always open, the scenario's limits."""
-        day = '["00:00-24:00"]'
-        weekly = ", ".join(f"{d}: {day}" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-        return (
-            f"name: {CAMPAIGN_NAME}\n"
-            "dial_mode: predictive\n"
-            "jurisdiction: none\n"
-            "pacing:\n"
-            f"  max_abandon_rate: {self.abandon_limit!r}\n"
-            "  abandon_window: 24h\n"
-            f"  dial_level: {{min: 1.0, max: {MAX_DIAL_LEVEL!r}}}\n"
-            f"  max_lines: {self.lines}\n"
-            f"  calls_per_second: {self.cps!r}\n"
-            f"  ring_timeout: {self.no_answer_timeout_s!r}\n"
-            f"  agent_patience: {self.patience_s!r}\n"
-            "calling_hours:\n"
-            "  holidays: false\n"
-            f"  weekly: {{{weekly}}}\n"
-            "attempts: {max_per_day: 100, max_per_week: 500, max_total: 10000, min_gap: 0}\n"
-        )
+        return always_open_campaign(
+            CAMPAIGN_NAME, dial_mode="predictive", max_abandon_rate=self.abandon_limit, abandon_window="24h",
+            max_dial_level=MAX_DIAL_LEVEL, max_lines=self.lines, calls_per_second=self.cps,
+            ring_timeout=self.no_answer_timeout_s, agent_patience=self.patience_s,
+            attempts={"max_per_day": 100, "max_per_week": 500, "max_total": 10000, "min_gap": 0})
 
     def campaign(self) -> CampaignConfig:
         return parse_campaign(self.campaign_text(), f"{self.source or self.name} (simulated campaign)")

@@ -20,6 +20,7 @@ from asterisk_testbed import Sipp, asterisk, free_udp_port, run_testbed, setting
 
 from audio.prompts import PromptRenderer
 from audio.tts_config import TTSConfig
+from dialer.always_open import always_open_campaign
 from dialer.campaign import parse_campaign
 from dialer.engine import CampaignEngine
 from dialer.model import Debtor, Outcome
@@ -299,19 +300,10 @@ async def test_an_ami_drop_keeps_a_live_call_which_is_found_again_by_the_resync(
     assert hangup.kind is CallEventKind.HANGUP and hangup.cause is HangupCause.LOCAL    # AMI events again
 
 
-CAMPAIGN = """
-name: it
-dial_mode: agentless
-caller_id: "+31202101234"
-jurisdiction: none
-pacing: {max_lines: 2, calls_per_second: 1}
-calling_hours:
-  holidays: false
-  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
-attempts: {max_per_day: 20, max_per_week: 50, max_total: 50, min_gap: 60s}
-retry: {no_answer: 1h, busy: 1h, machine: 1h, failed: 1h, abandoned: 72h}
-"""
+CAMPAIGN = always_open_campaign(
+    "it", dial_mode="agentless", caller_id="+31202101234", max_lines=2, calls_per_second=1,
+    attempts={"max_per_day": 20, "max_per_week": 50, "max_total": 50, "min_gap": "60s"},
+    retry={"no_answer": "1h", "busy": "1h", "machine": "1h", "failed": "1h", "abandoned": "72h"})
 
 
 async def test_campaign_survives_an_asterisk_restart_without_losing_an_attempt(

@@ -12,23 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from dialer.always_open import always_open_campaign
 from dialer.generate import write_debtors_csv
 from dialer.redis_server import kill
 from dialer.store import Store
 
 pytestmark = pytest.mark.slow
 
-CAMPAIGN = """
-name: crash
-dial_mode: ratio
-jurisdiction: none
-pacing: {ratio: 2.0, max_lines: 20, calls_per_second: 10}
-calling_hours:
-  holidays: false
-  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
-retry: {interrupted: 2h, no_answer: 2h, busy: 2h, machine: 2h, failed: 2h}
-"""
+CAMPAIGN = always_open_campaign(
+    "crash", dial_mode="ratio", ratio=2.0, max_lines=20, calls_per_second=10,
+    retry={"interrupted": "2h", "no_answer": "2h", "busy": "2h", "machine": "2h", "failed": "2h"})
 
 CALLPACT = [sys.executable, "-m", "dialer.cli"]
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.always_open import always_open_campaign
 from dialer.campaign import CampaignConfig, parse_campaign, set_campaign_key
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts
@@ -25,26 +26,13 @@ from sip.telephony import Prompt
 AMS = ZoneInfo("Europe/Amsterdam")
 START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=AMS).timestamp()   # a Tuesday
 
-ALWAYS_OPEN = """
-name: {name}
-dial_mode: {mode}
-caller_id: "+31202101234"
-jurisdiction: none
-pacing:
-  ratio: {ratio}
-  max_lines: {lines}
-  calls_per_second: 50
-calling_hours:
-  holidays: false
-  weekly: {{mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-            fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}
-attempts: {{max_per_day: 20, max_per_week: 50, max_total: 50, min_gap: 60s}}
-retry: {{no_answer: 60s, busy: 60s, machine: 60s, failed: 60s, abandoned: 72h}}
-"""
 
 
 def campaign(mode: str = "progressive", ratio: float = 1.5, lines: int = 50, name: str = "t") -> str:
-    return ALWAYS_OPEN.format(name=name, mode=mode, ratio=ratio, lines=lines)
+    return always_open_campaign(
+        name, dial_mode=mode, caller_id="+31202101234", ratio=ratio, max_lines=lines, calls_per_second=50,
+        attempts={"max_per_day": 20, "max_per_week": 50, "max_total": 50, "min_gap": "60s"},
+        retry={"no_answer": "60s", "busy": "60s", "machine": "60s", "failed": "60s", "abandoned": "72h"})
 
 
 def network(*, agents: int = 1, answer: float = 1.0, machine: float = 0.0, talk: float = 100.0,

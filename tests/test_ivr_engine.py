@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from test_engine import simulate
 
+from dialer.always_open import always_open_campaign
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.demo import BackOffice
 from dialer.engine import CampaignEngine, Clock
@@ -30,20 +31,11 @@ AMS = ZoneInfo("Europe/Amsterdam")
 DAY = dt.date(2026, 11, 24)
 START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=AMS).timestamp()   # a Tuesday
 
-IVR = """
-name: ivr
-dial_mode: agentless
-caller_id: "+31202101234"
-jurisdiction: none
-ivr_params: {max_promise_days: 10}
-pacing: {max_lines: 20, calls_per_second: 50}
-calling_hours:
-  holidays: false
-  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
-attempts: {max_per_day: 20, max_per_week: 50, max_total: 50, min_gap: 60s}
-retry: {no_answer: 600s, busy: 600s, machine: 600s, failed: 600s, abandoned: 72h}
-"""
+IVR = always_open_campaign(
+    "ivr", dial_mode="agentless", caller_id="+31202101234", ivr_params={"max_promise_days": 10},
+    max_lines=20, calls_per_second=50,
+    attempts={"max_per_day": 20, "max_per_week": 50, "max_total": 50, "min_gap": "60s"},
+    retry={"no_answer": "600s", "busy": "600s", "machine": "600s", "failed": "600s", "abandoned": "72h"})
 
 
 def network(*, answer: float = 0.8, machine: float = 0.2, agents: int = 2, callback: float = 0.0,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.always_open import always_open_campaign
 from sip.pjsua2_backend import pjsua2_available
 
 CALLPACT = Path(sys.executable).parent / "callpact"
@@ -95,18 +96,8 @@ async def test_sip_backend_prepares_prompts_in_the_render_cache(tmp_path: Path,
     await telephony.close()
 
 
-DIALER_CAMPAIGN = """
-name: sipday
-dial_mode: agentless
-ivr_flow: payment_reminder
-caller_id: "+31201234567"
-jurisdiction: none
-pacing: {max_lines: 2, calls_per_second: 2}
-calling_hours:
-  holidays: false
-  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
-"""
+DIALER_CAMPAIGN = always_open_campaign("sipday", dial_mode="agentless", caller_id="+31201234567",
+                                       max_lines=2, calls_per_second=2)    # the default flow: the reminder
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import pytest
 from sip_peers import scenario, start_sipp
 from test_sip_pjsua2 import config
 
+from dialer.always_open import always_open_campaign
 from dialer.campaign import parse_campaign
 from dialer.engine import CampaignEngine
 from dialer.model import Debtor
@@ -29,20 +30,8 @@ pytestmark = [
     pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh"),
 ]
 
-CAMPAIGN = """
-name: storm
-dial_mode: agentless
-caller_id: "+31201234567"
-jurisdiction: none
-pacing:
-  max_lines: 10
-  calls_per_second: 20
-calling_hours:
-  holidays: false
-  weekly: {mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-           fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}
-retry: {failed: 1h}
-"""
+CAMPAIGN = always_open_campaign("storm", dial_mode="agentless", caller_id="+31201234567", max_lines=10,
+                                calls_per_second=20, retry={"failed": "1h"})
 DEBTORS = 30
 
 

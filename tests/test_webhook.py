@@ -132,6 +132,7 @@ async def test_a_campaign_with_webhooks_posts_each_choice_signed_to_its_receiver
     """Real time, real Redis, real HTTP: the engine builds the sender from the campaign's webhooks."""
     from decimal import Decimal
 
+    from dialer.always_open import always_open_campaign
     from dialer.campaign import parse_campaign
     from dialer.engine import CampaignEngine, Clock
     from dialer.model import Debtor
@@ -144,17 +145,8 @@ async def test_a_campaign_with_webhooks_posts_each_choice_signed_to_its_receiver
 
     rec, url = receiver
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET.decode())
-    text = f"""
-name: hooks
-dial_mode: agentless
-jurisdiction: none
-webhooks: {{url: "{url}", secret_env: TEST_WEBHOOK_SECRET}}
-pacing: {{max_lines: 5, calls_per_second: 50}}
-calling_hours:
-  holidays: false
-  weekly: {{mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-            fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}
-"""
+    text = always_open_campaign("hooks", dial_mode="agentless", webhook_url=url,
+                                webhook_secret_env="TEST_WEBHOOK_SECRET", max_lines=5, calls_per_second=50)
     store = await Store.open(redis_url)
     try:
         cfg = parse_campaign(text, "hooks.yaml")

@@ -65,6 +65,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
+from dialer.always_open import always_open_campaign
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.engine import CampaignEngine, Clock, tick_for
 from dialer.model import Debtor
@@ -88,24 +89,6 @@ PHASE_LABELS = {"_launch": "in launch (claim, checks, attempt writes)",
 
 def _phase_rank(name: str) -> int:
     return TIMED_PHASES.index(name) if name in TIMED_PHASES else len(TIMED_PHASES)
-
-CAMPAIGN = """\
-name: {name}
-dial_mode: {mode}
-caller_id: "+31202101234"
-jurisdiction: none
-pacing:
-  ratio: {ratio}
-  max_lines: {lines}
-  calls_per_second: {cps}
-  ring_timeout: {ring_timeout}s
-calling_hours:
-  holidays: false
-  weekly: {{mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
-            fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}
-attempts: {{max_per_day: 20, max_per_week: 50, max_total: 50, min_gap: 1h}}
-retry: {{no_answer: 4h, busy: 4h, machine: 4h, failed: 4h, abandoned: 72h, interrupted: 4h}}
-"""
 
 
 # --------------------------------------------------------------------------- recording
@@ -304,8 +287,12 @@ def reminder_words() -> int:
 
 
 def campaign_text(args: argparse.Namespace) -> str:
-    return CAMPAIGN.format(name="bench", mode=args.mode, ratio=args.ratio, lines=args.lines,
-                           cps=args.cps, ring_timeout=25)
+    return always_open_campaign(
+        "bench", dial_mode=args.mode, caller_id="+31202101234", ratio=args.ratio, max_lines=args.lines,
+        calls_per_second=args.cps, ring_timeout="25s",
+        attempts={"max_per_day": 20, "max_per_week": 50, "max_total": 50, "min_gap": "1h"},
+        retry={"no_answer": "4h", "busy": "4h", "machine": "4h", "failed": "4h", "abandoned": "72h",
+               "interrupted": "4h"})
 
 
 def build_network(args: argparse.Namespace, rec: Recorder) -> BenchNetwork:
