@@ -8,9 +8,9 @@ dial-to-person delay), and at each such horizon ``h`` compares two random counts
   talking agent with probability ``P(T <= t + h - w | T > t)`` (``T`` the talk
   time from the empirical distribution of recent calls, ``t`` the time in call so
   far, ``w`` the wrap-up), and each agent in wrap-up with probability
-  ``min(1, h / w)`` (how long it has been wrapping up is not reported; seen at a
-  random moment, the wrap-up left is uniform over its length: the residual life
-  of a renewal process);
+  ``P(W <= a + h | W > a)`` (``a`` its time in wrap-up so far, ``W`` the wrap-up
+  length from the wrap-ups seen end; the desk's fixed wrap-up time until enough
+  have);
 * **people on the line** by ``h``: those already waiting, each ringing call with
   probability ``p·(G(r+h) - G(r)) / (1 - p·G(r) - (1-p)·H(r))`` (``p`` the
   share of calls that reach a person, ``G`` the distribution of their
@@ -45,7 +45,7 @@ level); see docs/pacing.md.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -134,7 +134,6 @@ class PredictivePolicy:
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
     window_min_live: int = 300          # answers before the window's rate can put the policy on hold
     hold_share: float = 0.1             # θ while the budget is spent, as a share of the target
-    learn_wrap: bool = False            # time each wrap-up from the snapshots (measured; off, see docs)
     theta: float = field(default=0.0)
     name: str = "callpact"
     _dists: _Distributions | None = field(default=None, repr=False)
@@ -142,9 +141,10 @@ class PredictivePolicy:
     _last_signature: tuple[int, ...] | None = field(default=None, repr=False)
     _last_decided: float = field(default=-1e9, repr=False)
     _dists_at: float = field(default=-1e9, repr=False)
-    _wrap_starts: list[float] = field(default_factory=list, repr=False)
-    _wrap_seen: list[float] = field(default_factory=list, repr=False)
-    _talks: Counter[float] = field(default_factory=Counter, repr=False)
+    _wrap_starts: Counter[float] = field(default_factory=Counter, repr=False)
+    _wrap_seen: deque[float] = field(default_factory=lambda: deque(maxlen=400), repr=False)
+    _wrap_sorted: np.ndarray | None = field(default=None, repr=False)
+    _wrap_last_now: float | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.theta <= 0:
@@ -171,8 +171,7 @@ class PredictivePolicy:
     # -- the decision ----------------------------------------------------------------------------
     def calls_to_launch(self, s: PacingState) -> int:
         agents = s.agents
-        if self.learn_wrap:
-            self._track_wrap_ups(agents, s.now)
+        self._learn_wrap_ups(agents, s.now)
         in_flight = s.calls_ringing + s.calls_waiting_for_agent
         progressive = max(0, agents.idle - in_flight)
         cap = math.floor(self.max_level * agents.logged_in + 1e-9) - in_flight - agents.talking
@@ -203,27 +202,34 @@ class PredictivePolicy:
             n = max(n, progressive)
         return max(0, min(n, cap))
 
-    def _track_wrap_ups(self, agents: AgentSnapshot, now: float) -> None:
-        """Time each wrap-up from the snapshots, which report only how many agents wrap up.
+    def _learn_wrap_ups(self, agents: AgentSnapshot, now: float) -> None:
+        """Learn how long wrap-ups last: a wrap-up is known by its start (now - time in it so
+        far); one gone since the last snapshot ended between the two."""
+        starts = Counter(round(now - age, 3) for age in agents.wrapping_s)
+        ended = self._wrap_starts - starts
+        if ended and self._wrap_last_now is not None:
+            ended_at = 0.5 * (self._wrap_last_now + now)
+            for start, count in ended.items():
+                self._wrap_seen.extend([max(0.0, ended_at - start)] * count)
+            self._wrap_sorted = None
+        self._wrap_starts, self._wrap_last_now = starts, now
 
-        A conversation is known by its connect time (now - time in call): those gone since
-        the last tick ended, and their agents went into wrap-up now. Those leaving wrap-up are
-        the rest of the change in the wrapping count, taken oldest first. The count alone
-        would miss an agent entering and another leaving in the same tick.
-        """
-        talks = Counter(round(now - t, 3) for t in agents.talking_s)
-        ended = sum((self._talks - talks).values())
-        self._talks = talks
-        starts = self._wrap_starts
-        starts.extend([now] * ended)
-        left = len(starts) - agents.wrapping
-        if left > 0:
-            self._wrap_seen.extend(now - t for t in starts[:left])
-            del starts[:left]
-            if len(self._wrap_seen) > 400:
-                del self._wrap_seen[:len(self._wrap_seen) - 400]
-        elif left < 0:                       # wrap-ups we did not see begin: age unknown, say now
-            starts.extend([now] * -left)
+    def _wrap_done_by(self, ages: np.ndarray, within: np.ndarray, fixed_wrap: float | None) -> np.ndarray:
+        """P(W <= a + h | W > a), agents x horizons: from the wrap-ups seen end once there are
+        enough, else the desk's fixed wrap-up time (else: free at once)."""
+        if len(self._wrap_seen) >= self.min_talks:
+            if self._wrap_sorted is None:
+                self._wrap_sorted = np.sort(np.fromiter(self._wrap_seen, float))
+            seen = self._wrap_sorted
+            f_now = _Distributions.cdf(seen, ages[:, None])
+            f_then = _Distributions.cdf(seen, ages[:, None] + within[None, :])
+            survive = 1.0 - f_now
+            with np.errstate(divide="ignore", invalid="ignore"):
+                done = np.where(survive > 1e-9, (f_then - f_now) / survive, 1.0)   # overdue: any moment
+            return np.clip(done, 0.0, 1.0)
+        if fixed_wrap:
+            return (ages[:, None] + within[None, :] >= fixed_wrap).astype(float)
+        return np.ones((ages.size, within.size))
 
     def _trusted(self, obs: Observations) -> bool:
         return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
@@ -272,7 +278,8 @@ class PredictivePolicy:
         # An agent freed a little after the answer still helps; half the patience, because the
         # people counted by a horizon were answered before it, not all at it.
         reach = horizons + 0.5 * s.agent_patience_s
-        wrap = s.typical_wrap_s or 0.0
+        wrap = s.typical_wrap_s if s.typical_wrap_s is not None else (
+            float(np.mean(self._wrap_seen)) if self._wrap_seen else 0.0)
 
         # Agents free by each horizon.
         free_mu = np.full(horizons.shape, float(s.agents.idle))
@@ -285,27 +292,10 @@ class PredictivePolicy:
             prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
             free_mu += prob.sum(axis=0)
             free_var += (prob * (1 - prob)).sum(axis=0)
-        if s.agents.wrapping and self.learn_wrap and len(self._wrap_seen) >= self.min_talks \
-                and len(self._wrap_starts) == s.agents.wrapping:
-            # Each wrap-up timed from the tick its conversation ended: P(W <= a + h | W > a) from
-            # the wrap-ups seen end, as for talk times.
-            seen = np.sort(np.asarray(self._wrap_seen, float))
-            a = s.now - np.asarray(self._wrap_starts, float)
-            e = a[:, None]
-            f_now = d.cdf(seen, e)
-            f_then = d.cdf(seen, e + reach[None, :])
-            survive = 1.0 - f_now
-            with np.errstate(divide="ignore", invalid="ignore"):
-                done = np.where(survive > 1e-9, (f_then - f_now) / survive, 1.0)
-            done = np.clip(done, 0.0, 1.0)
+        if s.agents.wrapping_s:
+            done = self._wrap_done_by(np.asarray(s.agents.wrapping_s, float), reach, s.typical_wrap_s)
             free_mu += done.sum(axis=0)
             free_var += (done * (1 - done)).sum(axis=0)
-        elif s.agents.wrapping:
-            # How long an agent has been wrapping up is not reported: seen at a random moment,
-            # the wrap-up left is uniform over its length (the residual life of a fixed wrap-up).
-            done = np.clip(reach / wrap, 0.0, 1.0) if wrap > 0 else np.ones_like(reach)
-            free_mu += s.agents.wrapping * done
-            free_var += s.agents.wrapping * done * (1 - done)
 
         # People on the line by each horizon, from the calls already out.
         live_mu = np.full(horizons.shape, float(s.calls_waiting_for_agent))

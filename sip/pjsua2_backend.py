@@ -622,7 +622,7 @@ class SipAgentDesk(AgentDesk):
         everyone = {uri for uris in self.queues.values() for uri in uris}
         talking = tuple(now - since for uri, since in self.busy_since.items() if uri in everyone)
         return AgentSnapshot(logged_in=len(everyone), idle=len(everyone) - len(talking),
-                             talking_s=talking, wrapping=0)
+                             talking_s=talking)
 
     def take(self, queue_name: str) -> str | None:
         for uri in self.queues.get(queue_name, []):

@@ -492,9 +492,9 @@ class SimulatedAgents(AgentDesk):
     def snapshot(self) -> AgentSnapshot:
         now = self._now()
         talking = tuple(now - a.since for a in self._agents.values() if a.state == _TALKING)
-        wrapping = sum(1 for a in self._agents.values() if a.state == _WRAPPING)
+        wrapping = tuple(now - a.since for a in self._agents.values() if a.state == _WRAPPING)
         return AgentSnapshot(logged_in=len(self._agents), idle=len(self._idle),
-                             talking_s=talking, wrapping=wrapping)
+                             talking_s=talking, wrapping_s=wrapping)
 
     @property
     def waiting(self) -> int:

@@ -110,11 +110,15 @@ class AgentSnapshot:
     logged_in: int
     idle: int
     talking_s: tuple[float, ...]     # seconds in call so far, one entry per talking agent
-    wrapping: int
+    wrapping_s: tuple[float, ...] = ()   # seconds in wrap-up so far, one entry per agent wrapping up
 
     @property
     def talking(self) -> int:
         return len(self.talking_s)
+
+    @property
+    def wrapping(self) -> int:
+        return len(self.wrapping_s)
 
 
 @dataclass(frozen=True)

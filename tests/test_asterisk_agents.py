@@ -38,7 +38,7 @@ def test_other_queues_are_not_counted() -> None:
     clock = [0.0]
     agents = QueueAgents(["sales"], clock=lambda: clock[0])
     replay_until(agents, clock, 99)
-    assert agents.snapshot() == AgentSnapshot(0, 0, (), 0)
+    assert agents.snapshot() == AgentSnapshot(0, 0, ())
 
 
 def test_a_resync_drops_members_that_are_gone() -> None:
@@ -63,7 +63,7 @@ def test_wrap_up_time_keeps_an_agent_from_idle() -> None:
     agents.feed({"Event": "AgentComplete", **member}, 30.0)
     agents.feed({"Event": "QueueMemberStatus", **member, "Status": "1", "InCall": "0"}, 30.0)
     now[0] = 35.0
-    assert (agents.snapshot().wrapping, agents.snapshot().idle) == (1, 0)
+    assert (agents.snapshot().wrapping_s, agents.snapshot().idle) == ((5.0,), 0)   # 5 s into 10
     now[0] = 41.0
     assert (agents.snapshot().wrapping, agents.snapshot().idle) == (0, 1)
 
@@ -76,5 +76,5 @@ def test_unavailable_members_are_not_logged_in_and_servers_add_up() -> None:
                  "Paused": "0"})
     one = agents.snapshot()
     assert (one.logged_in, one.idle) == (1, 1)
-    both = merge_snapshots([one, AgentSnapshot(3, 1, (5.0,), 1)])
-    assert both == AgentSnapshot(4, 2, (5.0,), 1)
+    both = merge_snapshots([one, AgentSnapshot(3, 1, (5.0,), (2.0,))])
+    assert both == AgentSnapshot(4, 2, (5.0,), (2.0,))

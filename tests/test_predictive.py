@@ -33,7 +33,7 @@ def observations(live_share: float, *, answer_mean: float = 16.0, talk_mean: flo
 def state(*, logged_in: int = 20, idle: int = 0, talking: tuple[float, ...] = (),
           ringing: tuple[float, ...] = (), waiting: int = 0, obs: Observations | None = None,
           stats: PacingStats | None = None, now: float = 10_000.0) -> PacingState:
-    agents = AgentSnapshot(logged_in, idle, talking, logged_in - idle - len(talking))
+    agents = AgentSnapshot(logged_in, idle, talking, (0.0,) * (logged_in - idle - len(talking)))
     return PacingState(agents=agents, calls_ringing=len(ringing), calls_waiting_for_agent=waiting,
                        lines_in_use=len(ringing) + waiting + len(talking), max_lines=1000,
                        stats=stats or PacingStats(), max_abandon_rate=0.03, now=now, ringing_s=ringing,
@@ -110,7 +110,7 @@ def test_the_abandons_the_calls_already_out_will_cause_count_against_the_hour() 
 
 def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
     obs = observations(0.25)
-    agents = AgentSnapshot(20, 0, (1.0,) * 10, 10)
+    agents = AgentSnapshot(20, 0, (1.0,) * 10, (0.0,) * 10)
     short = replace(state(obs=obs), agents=agents, typical_wrap_s=5.0)
     long = replace(state(obs=obs), agents=agents, typical_wrap_s=60.0)
     assert PredictivePolicy().calls_to_launch(long) < PredictivePolicy().calls_to_launch(short) / 2
@@ -122,7 +122,7 @@ def test_a_call_ending_now_frees_nobody_before_a_wrap_up_longer_than_every_horiz
     obs = observations(0.25)
     policy = PredictivePolicy()
     ending = replace(state(idle=3, talking=(900.0,) * 17, obs=obs), typical_wrap_s=60.0)
-    nobody = replace(ending, agents=AgentSnapshot(20, 3, (), 0))
+    nobody = replace(ending, agents=AgentSnapshot(20, 3, ()))
     assert np.array_equal(policy._expected_abandons(ending, _dists(obs), 20),
                           policy._expected_abandons(nobody, _dists(obs), 20))
     short_wrap = replace(ending, typical_wrap_s=1.0)
@@ -139,29 +139,33 @@ def _learned_30s_wrap_ups(policy: PredictivePolicy) -> float:
     """Show the policy 40 conversations each followed by a 30 s wrap-up; return the time after."""
     t = 0.0
     for _ in range(40):
-        policy._track_wrap_ups(AgentSnapshot(20, 19, (100.0,), 0), t)      # talking
-        policy._track_wrap_ups(AgentSnapshot(20, 19, (), 1), t + 1.0)      # call over: wrap-up
-        policy._track_wrap_ups(AgentSnapshot(20, 20, (), 0), t + 31.0)     # free again
+        for dt in range(0, 31):                                          # a snapshot a second
+            policy._learn_wrap_ups(AgentSnapshot(20, 19, (), (float(dt),)), t + dt)
+        policy._learn_wrap_ups(AgentSnapshot(20, 20, ()), t + 31.0)      # free again
         t += 100.0
     return t
 
 
-def test_agents_near_the_end_of_a_learned_wrap_up_are_dialled_for_sooner() -> None:
-    obs = observations(0.25)
-    policy = PredictivePolicy(learn_wrap=True)
-    t = _learned_30s_wrap_ups(policy)
-    assert policy._wrap_seen[-1] == pytest.approx(30.0)
-    policy._track_wrap_ups(AgentSnapshot(20, 10, tuple(50.0 + i for i in range(10)), 0), t)
-    policy._track_wrap_ups(AgentSnapshot(20, 10, (), 10), t + 1.0)       # ten wrap-ups begin
+def test_wrap_ups_are_learned_from_the_snapshots() -> None:
+    policy = PredictivePolicy()
+    _learned_30s_wrap_ups(policy)
+    assert len(policy._wrap_seen) == 40
+    assert all(w == pytest.approx(30.5) for w in policy._wrap_seen)   # ended between two snapshots
 
-    def calls_at(now: float, p: PredictivePolicy) -> int:
-        s = replace(state(obs=obs, now=now), agents=AgentSnapshot(20, 10, (), 10), typical_wrap_s=30.0)
+
+def test_agents_near_the_end_of_their_wrap_up_are_dialled_for_sooner() -> None:
+    obs = observations(0.25)
+
+    def calls_at(age: float, p: PredictivePolicy, typical: float | None) -> int:
+        s = replace(state(obs=obs), agents=AgentSnapshot(20, 10, (), (age,) * 10), typical_wrap_s=typical)
         return copy.deepcopy(p).calls_to_launch(s)
 
-    assert calls_at(t + 29.0, policy) > calls_at(t + 2.0, policy)
-    # Without tracking them, how long they have been wrapping up is unknown: the same either way.
-    blind = PredictivePolicy()
-    assert calls_at(t + 29.0, blind) == calls_at(t + 2.0, blind)
+    learned = PredictivePolicy()
+    _learned_30s_wrap_ups(learned)
+    assert calls_at(29.0, learned, None) > calls_at(2.0, learned, None)
+    # Before any wrap-up was seen end, the desk's wrap-up setting says the same.
+    fresh = PredictivePolicy()
+    assert calls_at(29.0, fresh, 30.0) > calls_at(2.0, fresh, 30.0)
 
 
 def test_calls_go_out_while_each_one_adds_no_more_than_theta() -> None:

@@ -344,7 +344,7 @@ def test_simulation_store_keeps_the_store_contract() -> None:
 def _state(now: float, *, idle: int, talking: int = 0, waiting: int = 0, ringing: int = 0,
            finished: int = 0, live: int = 0, abandoned: int = 0) -> PacingState:
     return PacingState(
-        agents=AgentSnapshot(logged_in=idle + talking, idle=idle, talking_s=(30.0,) * talking, wrapping=0),
+        agents=AgentSnapshot(logged_in=idle + talking, idle=idle, talking_s=(30.0,) * talking),
         calls_ringing=ringing, calls_waiting_for_agent=waiting, lines_in_use=ringing + waiting + talking,
         max_lines=100, stats=PacingStats(calls_finished=finished, live_answers=live, abandoned=abandoned),
         max_abandon_rate=0.03, now=now)
