@@ -8,12 +8,12 @@ Ofcom counts as an abandoned call), so it is reported on its own.
 
 from __future__ import annotations
 
-import audioop
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from audio.amd import AmdParams, AmdResult, AmdVerdict, AnsweringMachineDetector
 from audio.beep import BeepDetector
+from audio.convert import decode, encode
 from audio.labelled import Opening
 from sip.media import FRAME_MS, split_frames
 
@@ -40,7 +40,8 @@ def find_beep(pcm: bytes, after_ms: int = 0) -> float | None:
 
 
 def ulaw(pcm: bytes) -> bytes:
-    return audioop.ulaw2lin(audioop.lin2ulaw(pcm, 2), 2)
+    """Through a G.711 u-law line and back, as a trunk would deliver it."""
+    return decode(encode(pcm, "ulaw"), "ulaw")
 
 
 def correct(truth: str, verdict: AmdVerdict) -> bool:

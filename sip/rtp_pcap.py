@@ -13,36 +13,12 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from audio.convert import encode
 from sip.media import FRAME_BYTES, FRAME_SAMPLES, split_frames
 
 PT_PCMA = 8
 PT_TELEPHONE_EVENT = 101
 _DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
-
-
-def _alaw_byte(sample: int) -> int:
-    """G.711 A-law of one 16-bit sample (ITU-T G.711, as in the Sun reference code)."""
-    if sample >= 0:
-        mask = 0xD5
-    else:
-        mask = 0x55
-        sample = -sample - 1
-    sample >>= 3
-    for segment, end in enumerate((0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)):
-        if sample <= end:
-            value = segment << 4
-            value |= (sample >> 1) & 0x0F if segment < 2 else (sample >> segment) & 0x0F
-            return value ^ mask
-    return 0x7F ^ mask
-
-
-_ALAW = bytes(_alaw_byte(s) for s in range(-32768, 32768))
-
-
-def alaw_encode(pcm: bytes) -> bytes:
-    """16-bit little-endian PCM to A-law, one byte per sample."""
-    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm[: len(pcm) // 2 * 2])
-    return bytes(_ALAW[s + 32768] for s in samples)
 
 
 @dataclass
@@ -69,7 +45,8 @@ class RtpStream:
         """Append PCM (8 kHz 16-bit mono) as 20 ms PCMA packets."""
         assert self.packets is not None
         for frame in split_frames(pcm):
-            self.packets.append((self.at_s, self._packet(PT_PCMA, alaw_encode(frame), False, self.timestamp)))
+            payload = encode(frame, "alaw")
+            self.packets.append((self.at_s, self._packet(PT_PCMA, payload, False, self.timestamp)))
             self.timestamp += FRAME_SAMPLES
             self.at_s += 0.02
         return self

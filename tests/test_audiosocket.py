@@ -14,6 +14,7 @@ import struct
 import pytest
 from asterisk_fixtures import audiosocket_bytes, audiosocket_summary
 
+from audio import convert
 from sip.asterisk.audiosocket import (
     KIND_AUDIO,
     KIND_DTMF,
@@ -24,7 +25,6 @@ from sip.asterisk.audiosocket import (
     FrameDecoder,
     encode,
     parse_uuid,
-    ulaw_to_slin,
 )
 from sip.media import FRAME_BYTES, SILENCE_FRAME
 
@@ -53,7 +53,8 @@ def test_recorded_session_decodes_whatever_the_tcp_chunking() -> None:
 
 
 def test_ulaw_decoding_matches_g711() -> None:
-    assert ulaw_to_slin(bytes([0xFF, 0x7F, 0x80, 0x00])) == struct.pack("<4h", 0, 0, 32124, -32124)
+    # The decoder the session uses for u-law frames labelled as slin.
+    assert convert.decode(bytes([0xFF, 0x7F, 0x80, 0x00]), "ulaw") == struct.pack("<4h", 0, 0, 32124, -32124)
 
 
 def test_encode_rejects_oversized_payloads() -> None:

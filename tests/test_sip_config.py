@@ -13,7 +13,7 @@ import pytest
 
 from dialer.errors import ConfigError
 from sip.pjsua2_backend import amd_params, header_value, mask_log_text, number_from_header
-from sip.rtp_pcap import RtpStream, alaw_encode, pcap_bytes
+from sip.rtp_pcap import RtpStream, pcap_bytes
 from sip.sip_config import AmdConfig, load_sip_config, parse_sip_config, trunk_from_uri
 from sip.sip_outcomes import CallHistory, hangup_cause
 from sip.telephony import HangupCause
@@ -104,12 +104,14 @@ def test_trunk_amd_limits_reach_the_detector() -> None:
     assert limits == (2500, 900, 4000)
 
 
-def test_alaw_matches_the_reference_encoder() -> None:
+def test_capture_audio_is_the_reference_alaw() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         import audioop
-    pcm = struct.pack("<8h", 0, 1, -1, 1000, -1000, 32767, -32768, 12345)
-    assert alaw_encode(pcm) == audioop.lin2alaw(pcm, 2)
+    pcm = struct.pack("<8h", 0, 1, -1, 1000, -1000, 32767, -32768, 12345) * 20     # one 20 ms frame
+    stream = RtpStream().audio(pcm)
+    assert stream.packets is not None and len(stream.packets) == 1
+    assert stream.packets[0][1][12:] == audioop.lin2alaw(pcm, 2)                      # after the RTP header
 
 
 def test_capture_carries_rtp_audio_and_rfc4733_digits() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import audioop
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from audio import labelled, tones
 from audio.amd import TUNED, AnsweringMachineDetector
 from audio.asr import PocketSphinxRecognizer
+from audio.convert import decode, encode
 from audio.dtmf import DtmfDetector
 from audio.session import MediaSession
 from audio.vad import VadEvent, VoiceActivityDetector
@@ -43,7 +43,7 @@ ANSWERS = ["yes", "no", "agent", "paid", "payment plan"]
 
 
 def line(pcm: bytes) -> bytes:
-    return audioop.ulaw2lin(audioop.lin2ulaw(pcm, 2), 2)
+    return decode(encode(pcm, "ulaw"), "ulaw")
 
 
 def make_streams(n: int, seconds: float) -> tuple[list[list[bytes]], list[bool]]:

@@ -22,6 +22,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from audio.convert import decode
 from sip.media import FRAME_BYTES, FRAME_MS, MediaLeg
 
 log = logging.getLogger("callpact.audiosocket")
@@ -72,24 +73,6 @@ class FrameDecoder:
     @property
     def pending(self) -> int:
         return len(self._buffer)
-
-
-def _ulaw_table() -> list[bytes]:
-    table = []
-    for byte in range(256):
-        u = ~byte & 0xFF
-        sign, exponent, mantissa = u & 0x80, (u >> 4) & 0x07, u & 0x0F
-        sample = ((mantissa << 3) + 0x84) << exponent
-        sample -= 0x84
-        table.append(struct.pack("<h", -sample if sign else sample))
-    return table
-
-
-_ULAW = _ulaw_table()
-
-
-def ulaw_to_slin(payload: bytes) -> bytes:
-    return b"".join(_ULAW[b] for b in payload)
 
 
 def parse_uuid(payload: bytes) -> str:
@@ -147,7 +130,7 @@ class AudioSocketSession:
                     log.warning("AudioSocket %s sends 160-byte frames: G.711 u-law labelled as slin; "
                                 "decoding it (dial with AudioSocket/host:port/uuid/c(slin) to avoid this)",
                                 self.uuid)
-                payload = ulaw_to_slin(payload)
+                payload = decode(payload, "ulaw")
             if payload:
                 self.leg.frame_received(payload)
         elif kind == KIND_DTMF:
