@@ -104,14 +104,22 @@ class _Distributions:
 
     def talk_done_by(self, elapsed: np.ndarray, within: np.ndarray) -> np.ndarray:
         """P(T <= elapsed + within | T > elapsed), agents x horizons; exponential beyond the data."""
-        e = elapsed[:, None]
-        f_now = self.cdf(self.talk, e)
-        f_then = self.cdf(self.talk, e + np.maximum(within, 0.0)[None, :])
-        survive = 1.0 - f_now
-        tail = 1.0 - np.exp(-np.maximum(within, 0.0)[None, :] / max(self.talk_mean, 1.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            prob = np.where(survive > 1e-9, (f_then - f_now) / survive, tail)
-        return np.clip(prob, 0.0, 1.0)
+        within = np.maximum(within, 0.0)
+        tail = 1.0 - np.exp(-within[None, :] / max(self.talk_mean, 1.0))
+        return done_within(self.talk, elapsed, within, tail)
+
+
+def done_within(sorted_values: np.ndarray, elapsed: np.ndarray, within: np.ndarray,
+                overdue: np.ndarray | float) -> np.ndarray:
+    """P(X <= e + w | X > e) from sorted samples of X, one row per ``elapsed`` e and one column per
+    ``within`` w; ``overdue`` where no sample lasted longer than e."""
+    e = elapsed[:, None]
+    f_now = _Distributions.cdf(sorted_values, e)
+    f_then = _Distributions.cdf(sorted_values, e + within[None, :])
+    survive = 1.0 - f_now
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = np.where(survive > 1e-9, (f_then - f_now) / survive, overdue)
+    return np.clip(prob, 0.0, 1.0)
 
 
 @dataclass
@@ -214,19 +222,17 @@ class PredictivePolicy:
             self._wrap_sorted = None
         self._wrap_starts, self._wrap_last_now = starts, now
 
+    def _wrap_lengths(self) -> np.ndarray:
+        """The wrap-ups seen end, sorted (rebuilt only after one more ended)."""
+        if self._wrap_sorted is None:
+            self._wrap_sorted = np.sort(np.fromiter(self._wrap_seen, float))
+        return self._wrap_sorted
+
     def _wrap_done_by(self, ages: np.ndarray, within: np.ndarray, fixed_wrap: float | None) -> np.ndarray:
         """P(W <= a + h | W > a), agents x horizons: from the wrap-ups seen end once there are
         enough, else the desk's fixed wrap-up time (else: free at once)."""
         if len(self._wrap_seen) >= self.min_talks:
-            if self._wrap_sorted is None:
-                self._wrap_sorted = np.sort(np.fromiter(self._wrap_seen, float))
-            seen = self._wrap_sorted
-            f_now = _Distributions.cdf(seen, ages[:, None])
-            f_then = _Distributions.cdf(seen, ages[:, None] + within[None, :])
-            survive = 1.0 - f_now
-            with np.errstate(divide="ignore", invalid="ignore"):
-                done = np.where(survive > 1e-9, (f_then - f_now) / survive, 1.0)   # overdue: any moment
-            return np.clip(done, 0.0, 1.0)
+            return done_within(self._wrap_lengths(), ages, within, 1.0)     # overdue: free any moment
         if fixed_wrap:
             return (ages[:, None] + within[None, :] >= fixed_wrap).astype(float)
         return np.ones((ages.size, within.size))
@@ -279,7 +285,7 @@ class PredictivePolicy:
         # people counted by a horizon were answered before it, not all at it.
         reach = horizons + 0.5 * s.agent_patience_s
         wrap = s.typical_wrap_s if s.typical_wrap_s is not None else (
-            float(np.mean(self._wrap_seen)) if self._wrap_seen else 0.0)
+            float(self._wrap_lengths().mean()) if self._wrap_seen else 0.0)
 
         # Agents free by each horizon.
         free_mu = np.full(horizons.shape, float(s.agents.idle))
