@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sip_peers import sipp_bound, sipp_media_base
 
 from sip.asterisk.settings import AsteriskServer, AsteriskSettings
 
@@ -65,8 +66,9 @@ class Sipp:
 
     def __init__(self, scenario: str, *, port: int, remote: str | None = None, service: str = "",
                  calls: int = 1, timeout_s: int = 40) -> None:
+        self.media_base = sipp_media_base(avoid=port)
         args = ["sipp", "-sf", f"{scenario}.xml", "-i", "127.0.0.1", "-p", str(port), "-m", str(calls),
-                "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-nostdin", "-timeout", f"{timeout_s}s",
+                "-mi", "127.0.0.1", "-mp", str(self.media_base), "-nostdin", "-timeout", f"{timeout_s}s",
                 "-timeout_error", "-max_recv_loops", "1000"]
         if service:
             args += ["-s", service]
@@ -80,15 +82,13 @@ class Sipp:
         self.proc = await asyncio.create_subprocess_exec(
             *self.args, cwd=SIPP_DIR, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        # Asterisk must not send before sipp listens (an early INVITE fails the call): wait for the bind.
+        # Asterisk must not send before sipp listens (an early INVITE fails the call), and sipp exits if a
+        # media bind fails after its SIP port is up: wait until it holds all three.
         for _ in range(200):
             if self.proc.returncode is not None:
                 break
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                try:
-                    probe.bind(("127.0.0.1", self.port))
-                except OSError:
-                    return self
+            if sipp_bound(self.port, self.media_base):
+                return self
             await asyncio.sleep(0.05)
         stderr = (await self.proc.stderr.read()).decode(errors="replace") if self.proc.stderr else ""
         raise RuntimeError(f"sipp {self.args[2]} did not start listening on {self.port}: {stderr[-500:]}")

@@ -46,6 +46,24 @@ def free_udp_range(size: int) -> int:
     raise RuntimeError(f"no {size} consecutive free UDP ports")
 
 
+def sipp_media_base(*, avoid: int) -> int:
+    """A ``-mp`` base for sipp whose audio (base) and video (base + 2) ports are free and clear of ``avoid``.
+
+    sipp binds its SIP port, then both media ports, at start and exits if one is taken: a base picked
+    without looking at the SIP port put the video port on the SIP port itself one run in a few hundred.
+    """
+    for _ in range(50):
+        base = free_udp_range(4)
+        if not base <= avoid < base + 4:
+            return base
+    raise RuntimeError(f"no media ports clear of {avoid}")
+
+
+def sipp_bound(port: int, media_base: int, transport: str = "udp") -> bool:
+    """Whether sipp holds its SIP port and both media ports, i.e. it got past every bind at start."""
+    return _port_taken(port, transport) and _port_taken(media_base) and _port_taken(media_base + 2)
+
+
 def _port_taken(port: int, transport: str = "udp") -> bool:
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
     with socket.socket(socket.AF_INET, kind) as sock:
@@ -106,7 +124,7 @@ def start_sipp(scenario_path: Path, workdir: Path, *, calls: int = 1, remote: st
     if binary is None:
         raise RuntimeError("sipp not found (apt-get install sip-tester)")
     port = free_udp_port()
-    media_port = free_udp_range(4)
+    media_port = sipp_media_base(avoid=port)
     command = [binary, "-sf", str(scenario_path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port),
                "-m", str(calls), "-timeout", f"{timeout_s}s", "-timeout_error", "-nostdin", "-trace_err",
                "-max_socket", "2048", "-t", {"udp": "u1", "tcp": "t1"}[transport], *extra]
@@ -115,7 +133,7 @@ def start_sipp(scenario_path: Path, workdir: Path, *, calls: int = 1, remote: st
     process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     sipp = Sipp(process, port, workdir)
     deadline = time.monotonic() + 10
-    while remote is None and not _port_taken(port, transport):
+    while remote is None and not sipp_bound(port, media_port, transport):
         if process.poll() is not None or time.monotonic() > deadline:
             with contextlib.suppress(Exception):
                 sipp.stop()
