@@ -25,11 +25,14 @@ reach stay below a threshold ``θ``: a greedy marginal rule, so calls go out
 exactly while an agent is likely to be free for them. ``θ`` is steered by the
 abandon budget: an integral controller raises it while the recent (rolling
 hour) and campaign-window abandon rates stay below the target (75% of the legal
-limit) and lowers it as they approach the limit. With no budget left (the
-window over the limit, or the hour's allowance spent, counting the abandons the
-calls already out are expected to cause) ``θ`` holds at a tenth of the target:
-the policy still dials ahead for agents nearly certain to be free, which
-progressive dialling would leave idle (with short calls, most of the time).
+limit) and lowers it as they approach the limit; within each clock hour it
+follows a plan for spending the hour's legal count (whole abandons), and the
+last few abandons of that count it spends ever more carefully, because abandons
+come in bursts. With no budget left (the window over the limit, or the hour's
+count spent, counting the abandons the calls already out are expected to cause)
+``θ`` holds at a tenth of the target or lower: the policy still dials ahead for
+agents nearly certain to be free, which progressive dialling would leave idle
+(with short calls, most of the time).
 Only while too few calls have been observed to trust the estimates (the start
 of a campaign) does it dial progressively (one call per idle agent), which
 cannot overload the agents.
@@ -130,7 +133,6 @@ class PredictivePolicy:
     min_level: float = 1.0
     max_level: float = 3.0
     target_share: float = 0.75          # aim the abandon rate at this share of the limit
-    hour_share: float = 0.85            # each clock hour may spend this share of the limit
     hour_gain: float = 3.0              # how hard θ follows the hour's spending plan
     hour_boost: float = 1.0             # log of the most θ may rise while the hour is under plan
     warmup_calls: int = 40
@@ -142,6 +144,7 @@ class PredictivePolicy:
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
     window_min_live: int = 300          # answers before the window's rate can put the policy on hold
     hold_share: float = 0.1             # θ while the budget is spent, as a share of the target
+    reserve: float = 4.0                # the hour's last abandons, spent ever more carefully
     theta: float = field(default=0.0)
     name: str = "callpact"
     _dists: _Distributions | None = field(default=None, repr=False)
@@ -246,11 +249,14 @@ class PredictivePolicy:
 
         Two loops. A slow one moves the base θ until the rate over the campaign window
         and the last hour settles at the target. A fast one spends each clock hour's
-        allowance (the hour rate target times the answers an hour brings) evenly: ahead
-        of plan it holds back, behind plan it lets go, so one unlucky burst does not
-        make a whole hour run over the limit. ``committed`` is the abandons the calls already
-        out are expected to cause; they count as spent. A spent budget gives the holding θ,
-        not progressive dialling: the model keeps dialling for agents nearly sure to be free.
+        legal count (3% of the answers the hour brings, rounded down: abandons are whole)
+        evenly: ahead of plan it holds back, behind plan it lets go. Abandons come in bursts
+        (several people answered within seconds for the same few agents), so the last
+        ``reserve`` abandons of the count are spent ever more carefully, down to the holding
+        θ when one is left: a burst that starts near the end of the count then ends, most
+        of the time, inside it. ``committed`` is the abandons the calls already out are
+        expected to cause; they count as spent. A spent budget gives the holding θ, not
+        progressive dialling: the model keeps dialling for agents nearly sure to be free.
         """
         stats = s.stats
         limit, target, k = self.max_abandon_rate, self.target, self.prior_live
@@ -269,13 +275,21 @@ class PredictivePolicy:
         self.theta = min(max(self.theta, 0.1 * target), 3.0 * target)
 
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
-        allowance = self.hour_share * limit * max(obs.live_per_hour(s.now), stats.hour_live_answers)
+        answers = max(obs.live_per_hour(s.now), stats.hour_live_answers)
+        allowance = hour_legal_count(limit, answers)
         # The calls already out will abandon some people whatever we decide now: count them as spent.
         left = allowance - stats.hour_abandoned - committed
-        if live_h >= 30 and left < 1.0:
-            return self.hold_theta
-        ahead = (allowance * into_hour - stats.hour_abandoned) / max(allowance, 1.0)
-        return self.theta * math.exp(max(-2.0, min(self.hour_boost, self.hour_gain * ahead)))
+        ahead = (allowance * into_hour - stats.hour_abandoned) / allowance
+        theta = self.theta * math.exp(max(-2.0, min(self.hour_boost, self.hour_gain * ahead)))
+        if live_h < 30:                  # too few answers yet to hold the hour to its count
+            return theta
+        # The plan's θ, cut geometrically over the last ``reserve`` abandons to a tenth of itself
+        # (``hold_share``) with one left; spent, the holding θ, or that tenth if it is lower.
+        if left < 1.0:
+            return min(self.hold_theta, theta * self.hold_share)
+        if left < self.reserve:
+            theta *= self.hold_share ** ((self.reserve - left) / max(self.reserve - 1.0, 1e-9))
+        return theta
 
     def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int) -> np.ndarray:
         """Expected abandons of the calls already out plus k = 0..cap new ones (index k)."""
@@ -326,6 +340,11 @@ class PredictivePolicy:
         k = np.arange(cap + 1, dtype=float)[:, None]
         shortfall = expected_shortfall(base_mu + k * q_new, base_var + k * q_new * (1 - q_new))
         return shortfall.max(axis=1)
+
+
+def hour_legal_count(limit: float, answers: float) -> int:
+    """The most abandons an hour of ``answers`` live answers may hold (at least one to plan with)."""
+    return max(1, math.floor(limit * answers + 1e-9))
 
 
 def first_step_over(cost: np.ndarray, theta: float) -> int:

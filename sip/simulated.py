@@ -14,8 +14,8 @@ real-time runs. So:
   meets the same fate (busy, ring time, human or machine, patience...) under any
   pacing policy — common random numbers, which is what makes a policy
   comparison on one scenario meaningful rather than noise. Agent talk and wrap
-  times come from the desk's own seeded stream (the n-th connection of a run
-  gets the n-th talk time).
+  times come from the desk's own seeded streams, one each (the n-th connection
+  of a run gets the n-th talk time, the n-th wrap-up the n-th wrap time).
 
 People asked a question (:meth:`SimulatedCall.listen`) answer by keypad or, when
 the question has a grammar, by voice (``voice_share``), from the call's own
@@ -443,7 +443,10 @@ class SimulatedAgents(AgentDesk):
 
     The longest-idle agent takes the longest-waiting call (the usual ACD rule),
     which also makes ``idle_spells`` the waits a pacing policy inflicts on its
-    agents. ``talk_s``/``wrap_s`` draws come from ``random.Random(f"{seed}:agents")``.
+    agents. Talk and wrap-up times come from two streams of their own
+    (``random.Random(f"{seed}:talk")`` and ``f"{seed}:wrap"``): wrap-ups end in an order each
+    pacing policy sets, and gamma or lognormal draws use a varying count of numbers, so one
+    shared stream would hand the n-th connection a different talk time under each policy.
     """
 
     def __init__(self, logged_in: int, talk_s: Distribution | float, wrap_s: Distribution | float,
@@ -452,7 +455,8 @@ class SimulatedAgents(AgentDesk):
             raise ValueError(f"logged_in must be >= 0, not {logged_in}")
         self.talk_dist = as_distribution(talk_s)
         self.wrap_dist = as_distribution(wrap_s)
-        self._rng = random.Random(f"{seed}:agents")
+        self._talk_rng = random.Random(f"{seed}:talk")
+        self._wrap_rng = random.Random(f"{seed}:wrap")
         self._initial = logged_in
         self._agents: dict[str, _Agent] = {}
         self._idle: deque[_Agent] = deque()           # longest idle first
@@ -639,7 +643,7 @@ class SimulatedAgents(AgentDesk):
             self._idle_spells.append(max(0.0, at - agent.since))
             self._call_waits.append(max(0.0, at - waiter.enqueued_at))
             self._set_state(agent, _TALKING, at)
-            talk = waiter.talk_s if waiter.talk_s is not None else self.talk_dist.sample(self._rng)
+            talk = waiter.talk_s if waiter.talk_s is not None else self.talk_dist.sample(self._talk_rng)
             agent.waiter = waiter
             waiter.agent = agent
             agent.handle = loop.call_at(at + talk, self._end_talk, agent, at + talk)
@@ -651,7 +655,7 @@ class SimulatedAgents(AgentDesk):
         waiter = agent.waiter
         agent.waiter = None
         self._set_state(agent, _WRAPPING, at)
-        wrap = self.wrap_dist.sample(self._rng)
+        wrap = self.wrap_dist.sample(self._wrap_rng)
         if notify and waiter is not None and waiter.on_talk_end is not None:
             waiter.on_talk_end(at)
         if wrap > 0:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import math
+import itertools
 import random
 from dataclasses import replace
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dialer.pacing import Observations, PacingState, PacingStats
-from dialer.predictive import PredictivePolicy, expected_shortfall, first_step_over
+from dialer.predictive import PredictivePolicy, expected_shortfall, first_step_over, hour_legal_count
 from sip.telephony import AgentSnapshot
 
 
@@ -97,15 +97,40 @@ def test_over_the_abandon_limit_it_dials_only_for_agents_nearly_sure_to_be_free(
     assert PredictivePolicy().calls_to_launch(state(idle=4, talking=(200.0,) * 16, obs=obs, stats=over)) > 4
 
 
-def test_the_abandons_the_calls_already_out_will_cause_count_against_the_hour() -> None:
+def _hour_theta(used: int, *, committed: float = 0.0, reserve: float = 4.0) -> float:
+    """θ half-way through an hour with ``used`` abandons already (the observations bring 783
+    answers an hour, so the hour's legal count is 23)."""
     obs = observations(0.25)
-    policy = PredictivePolicy()
-    allowance = policy.hour_share * 0.03 * obs.live_per_hour(400.0)
-    nearly_spent = PacingStats(hour_live_answers=100, hour_abandoned=math.floor(allowance - 1.5),
-                               hour_elapsed_s=1800.0)
-    s = state(idle=4, talking=(10.0,) * 16, obs=obs, stats=nearly_spent, now=400.0)
-    assert policy._steer(s, obs, committed=0.0) > policy.hold_theta
-    assert policy._steer(s, obs, committed=2.0) == policy.hold_theta
+    stats = PacingStats(hour_live_answers=150, hour_abandoned=used, hour_elapsed_s=1800.0)
+    s = state(idle=4, talking=(10.0,) * 16, obs=obs, stats=stats, now=400.0)
+    return PredictivePolicy(reserve=reserve)._steer(s, obs, committed)
+
+
+def test_the_hours_legal_count_is_whole_abandons() -> None:
+    assert hour_legal_count(0.03, observations(0.25).live_per_hour(400.0)) == 23
+    assert hour_legal_count(0.03, 199.0) == 5             # 5.97: a sixth abandon would be 3.02%
+    assert hour_legal_count(0.03, 200.0) == 6
+    assert hour_legal_count(0.03, 3500.0) == 105
+    assert hour_legal_count(0.03, 10.0) == 1              # a thin hour still plans with one
+
+
+def test_the_abandons_the_calls_already_out_will_cause_count_against_the_hour() -> None:
+    free_hand = _hour_theta(23 - 8)
+    assert _hour_theta(23 - 8, committed=5.0) < free_hand / 2          # 3 left once they are counted
+    assert _hour_theta(23 - 8, committed=7.5) <= PredictivePolicy().hold_theta   # none left: hold
+
+
+def test_the_last_abandons_of_the_hour_are_spent_ever_more_carefully() -> None:
+    # Abandons come in bursts: nearer the hour's legal count θ falls step by step, so a burst
+    # that begins there mostly ends inside the count.
+    thetas = [_hour_theta(used) for used in range(23 - 7, 23 + 1)]
+    assert all(a > b for a, b in itertools.pairwise(thetas))       # fewer left: never more risk
+    plan = [_hour_theta(used, reserve=1.0) for used in range(23 - 7, 23)]   # the plan alone
+    assert thetas[:4] == pytest.approx(plan[:4])                    # 4 or more left: the plan's θ
+    assert thetas[-2] == pytest.approx(0.1 * plan[-1])              # one left: a tenth of it
+    assert thetas[-1] <= PredictivePolicy().hold_theta              # spent: at most the holding θ
+    step_plan, step_reserve = plan[0] / plan[1], thetas[-3] / thetas[-2]
+    assert step_reserve > 1.5 * step_plan                           # the reserve, not the plan, cuts
 
 
 def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:

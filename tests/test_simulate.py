@@ -154,6 +154,25 @@ def test_the_kth_call_of_every_policy_meets_the_same_fate() -> None:
         assert (a.outcome is machine) == (b.outcome is machine)
 
 
+def test_the_nth_agent_connection_of_every_policy_talks_as_long() -> None:
+    # Talk and wrap-up draws must not share a stream: they interleave in a policy's own order,
+    # and gamma or lognormal draws take a varying count of numbers, so one stream would give the
+    # policies different talk times (on an 8-hour day, a point of utilisation either way).
+    sc = scenario(duration=3600, agents=6, answer=0.5, ring="{dist: lognormal, mean: 10, sd: 4}",
+                  talk="{dist: gamma, mean: 80, sd: 50}", wrap="{dist: uniform, min: 5, max: 25}")  # type: ignore[arg-type]
+
+    def talks(policy: str) -> list[float]:
+        _, store = _run_with_store(sc, policy)
+        done = sorted((r for r in store.records if r.connected_at is not None and r.ended_at is not None),
+                      key=lambda r: r.connected_at or 0.0)
+        return [(r.ended_at or 0.0) - (r.connected_at or 0.0) for r in done]
+
+    slow, fast = talks("progressive"), talks("ratio:2.5")
+    n = min(len(slow), len(fast))
+    assert n > 100
+    assert slow[:n - 20] == pytest.approx(fast[:n - 20])    # (the last few: cut short by the day's end)
+
+
 # -- metrics ------------------------------------------------------------------------------------------
 
 def test_worst_hour_merges_thin_hours_forward() -> None:
