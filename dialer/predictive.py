@@ -143,7 +143,7 @@ class PredictivePolicy:
     refresh_s: float = 10.0             # rebuild the observed distributions at most this often
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
     window_min_live: int = 300          # answers before the window's rate can put the policy on hold
-    hold_share: float = 0.1             # θ while the budget is spent, as a share of the target
+    hold_share: float = 0.1             # θ spent: this share of the target; one left: of the plan's θ
     reserve: float = 4.0                # the hour's last abandons, spent ever more carefully
     theta: float = field(default=0.0)
     name: str = "callpact"
