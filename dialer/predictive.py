@@ -276,10 +276,10 @@ class PredictivePolicy:
 
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
         answers = max(obs.live_per_hour(s.now), stats.hour_live_answers)
-        allowance = hour_legal_count(limit, answers)
+        count = hour_legal_count(limit, answers)
         # The calls already out will abandon some people whatever we decide now: count them as spent.
-        left = allowance - stats.hour_abandoned - committed
-        ahead = (allowance * into_hour - stats.hour_abandoned) / allowance
+        left = count - stats.hour_abandoned - committed
+        ahead = (count * into_hour - stats.hour_abandoned) / count
         theta = self.theta * math.exp(max(-2.0, min(self.hour_boost, self.hour_gain * ahead)))
         if live_h < 30:                  # too few answers yet to hold the hour to its count
             return theta
@@ -288,7 +288,7 @@ class PredictivePolicy:
         if left < 1.0:
             return min(self.hold_theta, theta * self.hold_share)
         if left < self.reserve:
-            theta *= self.hold_share ** ((self.reserve - left) / max(self.reserve - 1.0, 1e-9))
+            theta *= self.hold_share ** ((self.reserve - left) / (self.reserve - 1.0))   # here 1 <= left
         return theta
 
     def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int) -> np.ndarray:

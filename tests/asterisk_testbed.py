@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -49,16 +48,6 @@ def settings_for(state: dict, **kw: object) -> AsteriskSettings:
                             dial="PJSIP/{digits}@trunk", max_channels=10, calls_per_second=10)
     return AsteriskSettings(servers=(server,), audiosocket_port=state["audiosocket_port"],
                             queues=("collections",), **kw)  # type: ignore[arg-type]
-
-
-def free_udp_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port % 2 == 0 and port < 65000:
-            return port
-    raise RuntimeError("no free even UDP port")
 
 
 class Sipp:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asterisk_testbed import Sipp, asterisk, free_udp_port, run_testbed, settings_for  # noqa: F401 - a fixture
+from asterisk_testbed import Sipp, asterisk, run_testbed, settings_for  # noqa: F401 - a fixture
+from sip_peers import free_udp_port
 
 from audio.prompts import PromptRenderer
 from audio.tts_config import TTSConfig

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def scenario(*, duration: float = 3600, agents: Any = 1, answer: float = 1.0, ring: float = 5.0,
-             talk: Any = 100, wrap: float = 0, machines: float = 0.0, seed: int = 1, lines: int = 300,
+             talk: Any = 100, wrap: Any = 0, machines: float = 0.0, seed: int = 1, lines: int = 300,
              cps: float = 20) -> Scenario:
     talk_text = talk if isinstance(talk, str) else f"{talk}"
     return parse_scenario(f"""
@@ -159,7 +159,7 @@ def test_the_nth_agent_connection_of_every_policy_talks_as_long() -> None:
     # and gamma or lognormal draws take a varying count of numbers, so one stream would give the
     # policies different talk times (on an 8-hour day, a point of utilisation either way).
     sc = scenario(duration=3600, agents=6, answer=0.5, ring="{dist: lognormal, mean: 10, sd: 4}",
-                  talk="{dist: gamma, mean: 80, sd: 50}", wrap="{dist: uniform, min: 5, max: 25}")  # type: ignore[arg-type]
+                  talk="{dist: gamma, mean: 80, sd: 50}", wrap="{dist: uniform, min: 5, max: 25}")
 
     def talks(policy: str) -> list[float]:
         _, store = _run_with_store(sc, policy)
