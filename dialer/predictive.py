@@ -22,17 +22,23 @@ the expected shortfall ``E[(people - agents)+]`` — the expected abandons — h
 closed form (``σ·φ(μ/σ) + μ·Φ(μ/σ)``). The ``n``-th new call is launched when,
 at every horizon, the expected abandons it adds per person it is expected to
 reach stay below a threshold ``θ``: a greedy marginal rule, so calls go out
-exactly while an agent is likely to be free for them. ``θ`` is steered by the
-abandon budget: an integral controller raises it while the recent (rolling
-hour) and campaign-window abandon rates stay below the target (75% of the legal
-limit) and lowers it as they approach the limit; within each clock hour it
-follows a plan for spending the hour's legal count (whole abandons), and the
-last few abandons of that count it spends ever more carefully, because abandons
-come in bursts. With no budget left (the window over the limit, or the hour's
-count spent, counting the abandons the calls already out are expected to cause)
-``θ`` holds at a tenth of the target or lower: the policy still dials ahead for
-agents nearly certain to be free, which progressive dialling would leave idle
-(with short calls, most of the time).
+exactly while an agent is likely to be free for them.
+
+``θ`` is steered by the abandon budget. Real abandons set what is left of it:
+the current clock hour's legal count (3% of the answers the hour brings, in
+whole abandons) and the legal window's. The model's expected abandons, learned
+against the real ones (they undercount them 2–4×, and by how much depends on
+the campaign), measure how fast it is being spent: they are smooth where the
+real ones come in bursts, so the spending can be read off minutes, not hours.
+Each budget may spend what is left minus ``spend_z`` standard deviations of an
+overdispersed count, over the answers still to come: freely while plenty is
+left, ever more carefully as it runs down, nothing once it is spent, and never
+faster than the legal rate itself (a burst near the end of an hour would break
+it). ``θ`` follows the lower of the two rates (a PI loop in log space). An hour too thin
+to hold three abandons answers to the window alone: its count would be noise.
+With no budget left ``θ`` falls to a sliver, not to progressive dialling: the
+policy still dials ahead for agents nearly certain to be free, which progressive
+dialling would leave idle (with short calls, most of the time).
 Only while too few calls have been observed to trust the estimates (the start
 of a campaign) does it dial progressively (one call per idle agent), which
 cannot overload the agents.
@@ -54,7 +60,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dialer.pacing import Observations, PacingState
+from dialer.pacing import Observations, PacingState, PacingStats
 from sip.telephony import AgentSnapshot
 
 if TYPE_CHECKING:
@@ -132,19 +138,21 @@ class PredictivePolicy:
     max_abandon_rate: float = 0.03
     min_level: float = 1.0
     max_level: float = 3.0
-    target_share: float = 0.75          # aim the abandon rate at this share of the limit
-    hour_gain: float = 3.0              # how hard θ follows the hour's spending plan
-    hour_boost: float = 1.0             # log of the most θ may rise while the hour is under plan
     warmup_calls: int = 40
     warmup_live: int = 12
     horizons_q: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)   # answer-delay quantiles looked at
-    controller_time_s: float = 1800.0   # how fast θ follows the abandon budget
-    prior_live: float = 40.0            # pseudo-answers at the target rate, to damp small samples
     refresh_s: float = 10.0             # rebuild the observed distributions at most this often
     min_talks: int = 30                 # ended conversations needed before predicting agents' return
     window_min_live: int = 300          # answers before the window's rate can put the policy on hold
-    hold_share: float = 0.1             # θ spent: this share of the target; one left: of the plan's θ
-    reserve: float = 4.0                # the hour's last abandons, spent ever more carefully
+    spend_z: float = 1.5                # a budget's count is kept this many deviations up
+    burstiness: float = 2.0             # variance / mean of a count of abandons (they come in bursts)
+    hour_min_count: int = 3             # an hour that may hold fewer abandons answers to the window
+    max_pace: float = 1.0               # no budget is spent faster than this, in limits
+    lift: float = 1.0                   # log of the most θ may rise above its integral at once
+    theta_time_s: float = 300.0         # how fast θ follows the rate the budgets allow
+    first_theta_share: float = 0.75     # θ before any spending is measured, in limits
+    hold_share: float = 0.075           # θ while the window is over the limit, in limits
+    meter: SpendingMeter = field(default_factory=lambda: SpendingMeter(), repr=False)
     theta: float = field(default=0.0)
     name: str = "callpact"
     _dists: _Distributions | None = field(default=None, repr=False)
@@ -159,7 +167,7 @@ class PredictivePolicy:
 
     def __post_init__(self) -> None:
         if self.theta <= 0:
-            self.theta = self.target
+            self.theta = self.first_theta_share * self.max_abandon_rate
 
     @classmethod
     def for_campaign(cls, pacing: PacingConfig) -> PredictivePolicy:
@@ -172,12 +180,8 @@ class PredictivePolicy:
                        max_level=pacing.max_dial_level)
 
     @property
-    def target(self) -> float:
-        return self.target_share * self.max_abandon_rate
-
-    @property
     def hold_theta(self) -> float:
-        return self.hold_share * self.target
+        return self.hold_share * self.max_abandon_rate
 
     # -- the decision ----------------------------------------------------------------------------
     def calls_to_launch(self, s: PacingState) -> int:
@@ -211,7 +215,9 @@ class PredictivePolicy:
         n = first_step_over(abandons / d.p_live, theta)
         if self.min_level >= 1.0:
             n = max(n, progressive)
-        return max(0, min(n, cap))
+        n = max(0, min(n, cap))
+        self.meter.launched(float(abandons[n] - abandons[0]))
+        return n
 
     def _learn_wrap_ups(self, agents: AgentSnapshot, now: float) -> None:
         """Learn how long wrap-ups last: a wrap-up is known by its start (now - time in it so
@@ -245,51 +251,51 @@ class PredictivePolicy:
                 and len(obs.talk_times) >= max(5, self.warmup_live // 2) and len(obs.answer_delays) >= 5)
 
     def _steer(self, s: PacingState, obs: Observations, committed: float) -> float:
-        """θ for this decision, from the abandon budget; the holding θ when it is spent.
+        """θ for this decision: the one at which the spending matches what the budgets allow.
 
-        Two loops. A slow one moves the base θ until the rate over the campaign window
-        and the last hour settles at the target. A fast one spends each clock hour's
-        legal count (3% of the answers the hour brings, rounded down: abandons are whole)
-        evenly: ahead of plan it holds back, behind plan it lets go. Abandons come in bursts
-        (several people answered within seconds for the same few agents), so the last
-        ``reserve`` abandons of the count are spent ever more carefully, down to the holding
-        θ when one is left: a burst that starts near the end of the count then ends, most
-        of the time, inside it. ``committed`` is the abandons the calls already out are
-        expected to cause; they count as spent. A spent budget gives the holding θ, not
-        progressive dialling: the model keeps dialling for agents nearly sure to be free.
+        ``committed`` is the abandons the calls already out are expected to cause (the
+        model's figure); calibrated, they count as spent.
         """
         stats = s.stats
-        limit, target, k = self.max_abandon_rate, self.target, self.prior_live
+        limit = self.max_abandon_rate
+        dt = 0.0 if self._last_now is None else max(0.0, s.now - self._last_now)
+        self._last_now = s.now
+        self.meter.update(s.now, live_answers=obs.live_answers, abandoned=stats.abandoned)
         # The legal window is over its limit: risk next to nothing until answers dilute it. (Over
-        # its first few hundred answers a rate says little; the hourly allowance rules then.)
+        # its first few hundred answers a rate says little; the budgets rule then.)
         if stats.window_live_answers >= self.window_min_live and \
                 stats.window_abandoned > limit * stats.window_live_answers:
             return self.hold_theta
-        live_h, ab_h = obs.recent_abandons(s.now)
-        rate_hour = (ab_h + target * k) / (live_h + k)
-        rate_window = (stats.window_abandoned + target * k) / (stats.window_live_answers + k)
-        dt = 0.0 if self._last_now is None else max(0.0, s.now - self._last_now)
-        self._last_now = s.now
-        error = (target - max(rate_hour, rate_window)) / target
-        self.theta *= math.exp(max(-1.0, min(1.0, error)) * dt / self.controller_time_s)
-        self.theta = min(max(self.theta, 0.1 * target), 3.0 * target)
+        obs.recent_abandons(s.now)                    # (forgets answers older than an hour)
+        per_hour = max(obs.live_per_hour(s.now), stats.hour_live_answers)
+        wanted = self.allowed_rate(stats, per_hour, self.meter.calibration * committed)
+        spending = self.meter.spending
+        if not spending:            # nothing at risk lately: θ does not bind, so leave it be
+            return self.theta
+        error = math.log(max(wanted, 1e-6) / spending)
+        self.theta *= math.exp(max(-1.0, min(1.0, error)) * dt / self.theta_time_s)
+        self.theta = min(max(self.theta, limit / 60.0), 4.0 * limit)
+        return self.theta * math.exp(max(-2.0, min(self.lift, error)))
 
+    def allowed_rate(self, stats: PacingStats, per_hour: float, expected_now: float) -> float:
+        """Abandons per live answer the budgets allow from now on (``expected_now``: the abandons
+        the calls already out will cause, counted as spent).
+
+        The window's budget is its legal count an hour ahead; the hour's is the legal count it
+        will surely have, spread over the answers left in it. Each keeps ``spend_z`` deviations
+        of a bursty count in hand, and neither may be spent faster than the legal rate.
+        """
+        limit = self.max_abandon_rate
+        window_left = limit * (stats.window_live_answers + per_hour) - stats.window_abandoned - expected_now
+        rate = spendable(window_left, self.spend_z, self.burstiness) / max(per_hour, 1.0)
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
-        answers = max(obs.live_per_hour(s.now), stats.hour_live_answers)
-        count = hour_legal_count(limit, answers)
-        # The calls already out will abandon some people whatever we decide now: count them as spent.
-        left = count - stats.hour_abandoned - committed
-        ahead = (count * into_hour - stats.hour_abandoned) / count
-        theta = self.theta * math.exp(max(-2.0, min(self.hour_boost, self.hour_gain * ahead)))
-        if live_h < 30:                  # too few answers yet to hold the hour to its count
-            return theta
-        # The plan's θ, cut geometrically over the last ``reserve`` abandons to a tenth of itself
-        # (``hold_share``) with one left; spent, the holding θ, or that tenth if it is lower.
-        if left < 1.0:
-            return min(self.hold_theta, theta * self.hold_share)
-        if left < self.reserve:
-            theta *= self.hold_share ** ((self.reserve - left) / (self.reserve - 1.0))   # here 1 <= left
-        return theta
+        answers_left = max(per_hour * (1.0 - into_hour), 0.0)
+        count = hour_sure_count(limit, stats.hour_live_answers, answers_left, self.spend_z)
+        if count >= self.hour_min_count:
+            hour_left = count - stats.hour_abandoned - expected_now
+            rate = min(rate, spendable(hour_left, self.spend_z, self.burstiness)
+                       / max(answers_left, 0.05 * per_hour, 1.0))
+        return min(rate, self.max_pace * limit)
 
     def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int) -> np.ndarray:
         """Expected abandons of the calls already out plus k = 0..cap new ones (index k)."""
@@ -342,9 +348,77 @@ class PredictivePolicy:
         return shortfall.max(axis=1)
 
 
+@dataclass
+class SpendingMeter:
+    """How fast the abandon budget is being spent, read from the model's expected abandons.
+
+    Real abandons are few and come in bursts: an hour of 200 answers holds about
+    five, so a rate read from them swings for an hour. The model's expected
+    abandons of each launch are a smooth stand-in, but they undercount (2–4×, by an
+    amount that depends on the campaign): ``calibration`` learns the real ones per
+    expected one, with a slowly fading memory, from a prior worth a few abandons.
+    """
+
+    prior: float = 2.5                  # real abandons per expected one, before any is seen
+    prior_weight: float = 3.0           # expected abandons' worth of that prior
+    memory_s: float = 14400.0           # how long the calibration remembers
+    rate_memory_s: float = 180.0        # how long the spending rate remembers
+    _new: float = 0.0
+    _expected: float = 0.0
+    _real: float = 0.0
+    _recent_expected: float = 0.0
+    _recent_live: float = 0.0
+    _seen: tuple[float, int, int] | None = None     # (time, live answers, abandoned) at the last update
+
+    def launched(self, expected_abandons: float) -> None:
+        """Calls went out that are expected to cause this many abandons (the model's figure)."""
+        self._new += expected_abandons
+
+    def update(self, now: float, *, live_answers: int, abandoned: int) -> None:
+        """Take in the launches since the last update and the campaign's totals so far."""
+        if self._seen is None:
+            self._seen = (now, live_answers, abandoned)
+        then, live_then, abandoned_then = self._seen
+        dt = max(0.0, now - then)
+        fade, decay = math.exp(-dt / self.memory_s), math.exp(-dt / self.rate_memory_s)
+        self._expected = self._expected * fade + self._new
+        self._real = self._real * fade + max(0, abandoned - abandoned_then)
+        self._recent_expected = self._recent_expected * decay + self._new
+        self._recent_live = self._recent_live * decay + max(0, live_answers - live_then)
+        self._new = 0.0
+        self._seen = (now, live_answers, abandoned)
+
+    @property
+    def calibration(self) -> float:
+        return (self._real + self.prior * self.prior_weight) / (self._expected + self.prior_weight)
+
+    @property
+    def spending(self) -> float | None:
+        """Abandons per live answer over the last few minutes, calibrated (None: no answers yet)."""
+        if self._recent_live < 1.0:
+            return None
+        return self.calibration * self._recent_expected / self._recent_live
+
+
+def spendable(left: float, z: float, burstiness: float) -> float:
+    """The mean count ``m`` with ``m + z·sqrt(burstiness·m) = left``: the abandons to expect
+    from a budget of ``left`` so that, ``z`` deviations up, it still holds."""
+    if left <= 0:
+        return 0.0
+    root = (-z * math.sqrt(burstiness) + math.sqrt(z * z * burstiness + 4.0 * left)) / 2.0
+    return root * root
+
+
 def hour_legal_count(limit: float, answers: float) -> int:
     """The most abandons an hour of ``answers`` live answers may hold (at least one to plan with)."""
     return max(1, math.floor(limit * answers + 1e-9))
+
+
+def hour_sure_count(limit: float, answered: int, to_come: float, z: float) -> int:
+    """The hour's legal count that its answers will surely reach: those so far and, of the
+    ``to_come`` expected, ``z`` (Poisson) deviations fewer. Planned on the expected answers,
+    an hour that brought a few less would find its last abandon over the limit."""
+    return hour_legal_count(limit, answered + max(0.0, to_come - z * math.sqrt(to_come)))
 
 
 def first_step_over(cost: np.ndarray, theta: float) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import random
 from dataclasses import replace
 
@@ -11,7 +12,15 @@ import numpy as np
 import pytest
 
 from dialer.pacing import Observations, PacingState, PacingStats
-from dialer.predictive import PredictivePolicy, expected_shortfall, first_step_over, hour_legal_count
+from dialer.predictive import (
+    PredictivePolicy,
+    SpendingMeter,
+    expected_shortfall,
+    first_step_over,
+    hour_legal_count,
+    hour_sure_count,
+    spendable,
+)
 from sip.telephony import AgentSnapshot
 
 
@@ -97,40 +106,111 @@ def test_over_the_abandon_limit_it_dials_only_for_agents_nearly_sure_to_be_free(
     assert PredictivePolicy().calls_to_launch(state(idle=4, talking=(200.0,) * 16, obs=obs, stats=over)) > 4
 
 
-def _hour_theta(used: int, *, committed: float = 0.0, reserve: float = 4.0) -> float:
-    """θ half-way through an hour with ``used`` abandons already (the observations bring 783
-    answers an hour, so the hour's legal count is 23)."""
-    obs = observations(0.25)
-    stats = PacingStats(hour_live_answers=150, hour_abandoned=used, hour_elapsed_s=1800.0)
-    s = state(idle=4, talking=(10.0,) * 16, obs=obs, stats=stats, now=400.0)
-    return PredictivePolicy(reserve=reserve)._steer(s, obs, committed)
-
-
 def test_the_hours_legal_count_is_whole_abandons() -> None:
-    assert hour_legal_count(0.03, observations(0.25).live_per_hour(400.0)) == 23
     assert hour_legal_count(0.03, 199.0) == 5             # 5.97: a sixth abandon would be 3.02%
     assert hour_legal_count(0.03, 200.0) == 6
     assert hour_legal_count(0.03, 3500.0) == 105
     assert hour_legal_count(0.03, 10.0) == 1              # a thin hour still plans with one
 
 
-def test_the_abandons_the_calls_already_out_will_cause_count_against_the_hour() -> None:
-    free_hand = _hour_theta(23 - 8)
-    assert _hour_theta(23 - 8, committed=5.0) < free_hand / 2          # 3 left once they are counted
-    assert _hour_theta(23 - 8, committed=7.5) <= PredictivePolicy().hold_theta   # none left: hold
+def test_the_hour_plans_with_the_count_its_answers_will_surely_reach() -> None:
+    assert hour_sure_count(0.03, 0, 470.0, 1.5) == 13        # 470 expected, 437.5 sure: not 14
+    assert hour_sure_count(0.03, 466, 4.0, 1.5) == 14        # near the end the count is known
+    assert hour_sure_count(0.03, 200, 0.0, 1.5) == hour_legal_count(0.03, 200.0) == 6
 
 
-def test_the_last_abandons_of_the_hour_are_spent_ever_more_carefully() -> None:
-    # Abandons come in bursts: nearer the hour's legal count θ falls step by step, so a burst
-    # that begins there mostly ends inside the count.
-    thetas = [_hour_theta(used) for used in range(23 - 7, 23 + 1)]
-    assert all(a > b for a, b in itertools.pairwise(thetas))       # fewer left: never more risk
-    plan = [_hour_theta(used, reserve=1.0) for used in range(23 - 7, 23)]   # the plan alone
-    assert thetas[:4] == pytest.approx(plan[:4])                    # 4 or more left: the plan's θ
-    assert thetas[-2] == pytest.approx(0.1 * plan[-1])              # one left: a tenth of it
-    assert thetas[-1] <= PredictivePolicy().hold_theta              # spent: at most the holding θ
-    step_plan, step_reserve = plan[0] / plan[1], thetas[-3] / thetas[-2]
-    assert step_reserve > 1.5 * step_plan                           # the reserve, not the plan, cuts
+def test_a_budget_expects_to_spend_its_count_less_a_margin_for_bursts() -> None:
+    for left in (1.0, 6.0, 14.0, 100.0):
+        m = spendable(left, 1.5, 2.0)
+        assert m + 1.5 * math.sqrt(2.0 * m) == pytest.approx(left)     # 1.5 deviations up: the count
+    assert spendable(0.0, 1.5, 2.0) == spendable(-2.0, 1.5, 2.0) == 0.0
+    # The margin is a smaller share of a larger count: an hour of 14 may plan with more of it.
+    shares = [spendable(count, 1.5, 2.0) / count for count in (6.0, 14.0, 100.0)]
+    assert shares == sorted(shares) and shares[0] < 0.5 < shares[1]
+
+
+def _allowed(used: int = 0, *, expected_now: float = 0.0, per_hour: float = 470.0, into_s: float = 1800.0,
+             window: tuple[int, int] = (2000, 40)) -> float:
+    """The rate the budgets allow with ``used`` abandons this hour (470 answers an hour, half-way:
+    a sure count of 13)."""
+    stats = PacingStats(window_live_answers=window[0], window_abandoned=window[1],
+                        hour_live_answers=int(per_hour * into_s / 3600.0), hour_abandoned=used,
+                        hour_elapsed_s=into_s)
+    return PredictivePolicy().allowed_rate(stats, per_hour, expected_now)
+
+
+def test_the_rate_allowed_falls_as_the_hours_count_is_spent_and_is_nil_when_it_is() -> None:
+    rates = [_allowed(used) for used in range(14)]
+    assert rates[0] == 0.03                    # plenty left: the legal pace, never faster
+    assert all(a > b for a, b in itertools.pairwise(rates[1:]))
+    assert rates[-1] == 0.0
+    assert rates[9] < 0.5 * 0.03               # 4 left for the half hour's 235 answers
+    # The abandons the calls already out will cause count as spent.
+    assert _allowed(8, expected_now=3.0) == pytest.approx(_allowed(11))
+    assert _allowed(8, expected_now=5.0) == 0.0
+
+
+def test_what_is_left_of_the_hour_may_be_spent_faster_as_the_hour_runs_out() -> None:
+    assert _allowed(6, into_s=900.0) < _allowed(6, into_s=1800.0) < _allowed(6, into_s=3000.0)
+
+
+def test_an_hour_too_thin_for_three_abandons_answers_to_the_window_only() -> None:
+    # 70 answers an hour (a legal count of 2), both spent: the window still has room.
+    assert _allowed(2, per_hour=70.0, window=(400, 5)) > 0.0
+    assert _allowed(3, per_hour=140.0, window=(400, 5)) == 0.0     # a count of 3 is kept
+    assert _allowed(0, per_hour=70.0, window=(400, 15)) == 0.0     # and the window's own count too
+
+
+def test_the_meter_learns_how_far_the_model_undercounts_the_abandons() -> None:
+    meter = SpendingMeter()
+    live = abandoned = 0
+    for minute in range(240):                  # four hours: 4 answers a minute, expected 0.04
+        live += 4
+        abandoned += minute % 10 == 0          # real: 0.1 a minute, 2.5x the model's figure...
+        meter.launched(0.04)
+        meter.update(60.0 * minute, live_answers=live, abandoned=abandoned)
+    assert meter.calibration == pytest.approx(2.5, rel=0.1)
+    assert meter.spending == pytest.approx(0.1 / 4, rel=0.1)        # ... so 2.5% of answers
+    for minute in range(240, 480):             # then the model is right
+        live += 4
+        abandoned += minute % 25 == 0
+        meter.launched(0.04)
+        meter.update(60.0 * minute, live_answers=live, abandoned=abandoned)
+    assert meter.calibration < 1.75            # more than half-way back in four hours: it follows
+
+
+def _steered(spending: float, minutes: int = 30, used: int = 0) -> tuple[float, float, PredictivePolicy]:
+    """Run the policy's θ loop with the model's expected abandons at ``spending`` per answer
+    (the meter calibrated to 1); return the first θ, the last, and the policy."""
+    policy = PredictivePolicy(meter=SpendingMeter(prior=1.0, prior_weight=1e6))
+    obs = observations(0.25)
+    first = policy.theta
+    for second in range(0, 60 * minutes, 5):
+        obs.call_resolved(True, 10.0)                             # an answer every 5 s: 720 an hour
+        obs.call_finished(True, at=10_000.0 + second)
+        policy.meter.launched(spending)
+        stats = PacingStats(abandoned=used, hour_live_answers=second // 5, hour_abandoned=used,
+                            hour_elapsed_s=float(second), window_live_answers=second // 5 + 1000,
+                            window_abandoned=used + 10)
+        theta = policy._steer(state(stats=stats, obs=obs, now=10_000.0 + second), obs, 0.0)
+    return first, theta, policy
+
+
+def test_theta_falls_while_the_spending_runs_above_what_the_budgets_allow_and_rises_below() -> None:
+    first, over, _ = _steered(0.05)            # 5% of answers: far above the hour's count of 21
+    assert over < first / 3
+    first, under, _ = _steered(0.002)          # 0.2%: far below
+    assert under > 2 * first
+
+
+def test_a_spent_hour_cuts_theta_at_once() -> None:
+    _, theta, policy = _steered(0.01, minutes=20)
+    stats = PacingStats(abandoned=21, hour_live_answers=240, hour_abandoned=21, hour_elapsed_s=1200.0,
+                        window_live_answers=1240, window_abandoned=31)
+    policy.meter.launched(0.01)
+    obs = observations(0.25)
+    spent = policy._steer(state(stats=stats, obs=obs, now=10_000.0 + 1205), obs, 0.0)
+    assert spent < 0.14 * theta
 
 
 def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
