@@ -179,7 +179,7 @@ def test_the_meter_learns_how_far_the_model_undercounts_the_abandons() -> None:
     assert meter.calibration < 1.75            # more than half-way back in four hours: it follows
 
 
-def _steered(spending: float, minutes: int = 30, used: int = 0) -> tuple[float, float, PredictivePolicy]:
+def _steered(spending: float, minutes: int = 30) -> tuple[float, float, PredictivePolicy]:
     """Run the policy's θ loop with the model's expected abandons at ``spending`` per answer
     (the meter calibrated to 1); return the first θ, the last, and the policy."""
     policy = PredictivePolicy(meter=SpendingMeter(prior=1.0, prior_weight=1e6))
@@ -189,15 +189,14 @@ def _steered(spending: float, minutes: int = 30, used: int = 0) -> tuple[float, 
         obs.call_resolved(True, 10.0)                             # an answer every 5 s: 720 an hour
         obs.call_finished(True, at=10_000.0 + second)
         policy.meter.launched(spending)
-        stats = PacingStats(abandoned=used, hour_live_answers=second // 5, hour_abandoned=used,
-                            hour_elapsed_s=float(second), window_live_answers=second // 5 + 1000,
-                            window_abandoned=used + 10)
+        stats = PacingStats(hour_live_answers=second // 5, hour_elapsed_s=float(second),
+                            window_live_answers=second // 5 + 1000, window_abandoned=10)
         theta = policy._steer(state(stats=stats, obs=obs, now=10_000.0 + second), obs, 0.0)
     return first, theta, policy
 
 
 def test_theta_falls_while_the_spending_runs_above_what_the_budgets_allow_and_rises_below() -> None:
-    first, over, _ = _steered(0.05)            # 5% of answers: far above the hour's count of 21
+    first, over, _ = _steered(0.05)            # 5% of answers: far above the legal rate
     assert over < first / 3
     first, under, _ = _steered(0.002)          # 0.2%: far below
     assert under > 2 * first
