@@ -360,7 +360,7 @@ class SpendingMeter:
     """
 
     prior: float = 2.5                  # real abandons per expected one, before any is seen
-    prior_weight: float = 3.0           # expected abandons' worth of that prior
+    prior_weight: float = 1.0           # expected abandons' worth of that prior
     memory_s: float = 14400.0           # how long the calibration remembers
     rate_memory_s: float = 180.0        # how long the spending rate remembers
     _new: float = 0.0
