@@ -638,8 +638,7 @@ class CampaignEngine:
         c = self.counters
         c.finished += 1
         now_loop = asyncio.get_running_loop().time()
-        self.observed.call_finished(outcome.is_live_answer, at=now_loop,
-                                    abandoned=outcome is Outcome.ABANDONED)
+        self.observed.call_finished(outcome.is_live_answer, at=now_loop)
         c.outcomes[outcome.value] = c.outcomes.get(outcome.value, 0) + 1
         if outcome.is_live_answer:
             c.live += 1

@@ -57,12 +57,11 @@ class Observations:
         self.other_delays: deque[float] = deque(maxlen=memory)    # dial -> end, calls nobody answered
         self.talk_times: deque[float] = deque(maxlen=memory)      # agent connected -> call ended, s
         self.live_flags: deque[bool] = deque(maxlen=memory)       # per finished call: a person needed us
-        self.recent_live: deque[tuple[float, bool]] = deque()     # (loop time, abandoned) per live answer
+        self.recent_live: deque[float] = deque()                  # loop time each live answer ended
         self.calls_finished = 0
         self.live_answers = 0
         self.version = 0                                          # bumped on every observation
         self._recent_live_count = 0
-        self._recent_abandoned = 0
 
     def call_resolved(self, live: bool, after_s: float) -> None:
         """A call stopped ringing ``after_s`` after its dial: a person needing an agent, or not.
@@ -80,11 +79,10 @@ class Observations:
         (self.answer_delays if live else self.other_delays).append(after_s)
         self.version += 1
 
-    def call_finished(self, live: bool, *, at: float, abandoned: bool = False) -> None:
-        """A call ended; for a person, whether they were abandoned (the abandon-rate memory)."""
+    def call_finished(self, live: bool, *, at: float) -> None:
+        """A call ended (the memory of how many people an hour brings)."""
         if live:
-            self.recent_live.append((at, abandoned))
-            self._recent_abandoned += abandoned
+            self.recent_live.append(at)
 
     def live_rate(self) -> float | None:
         """Share of recent calls that reached a person (who then needs an agent)."""
@@ -94,16 +92,12 @@ class Observations:
 
     def live_per_hour(self, now: float) -> float:
         """Live answers an hour brings at the recent pace (also before a full hour has passed)."""
+        while self.recent_live and self.recent_live[0] < now - 3600.0:     # older than an hour
+            self.recent_live.popleft()
         if len(self.recent_live) < 2:
             return float(len(self.recent_live))
-        span = max(now - self.recent_live[0][0], 60.0)
+        span = max(now - self.recent_live[0], 60.0)
         return len(self.recent_live) * 3600.0 / min(span, 3600.0)
-
-    def recent_abandons(self, now: float, horizon_s: float = 3600.0) -> tuple[int, int]:
-        """(live answers, abandoned) over the last ``horizon_s`` seconds of loop time."""
-        while self.recent_live and self.recent_live[0][0] < now - horizon_s:
-            self._recent_abandoned -= self.recent_live.popleft()[1]
-        return len(self.recent_live), self._recent_abandoned
 
 
 

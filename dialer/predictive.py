@@ -266,7 +266,6 @@ class PredictivePolicy:
         if stats.window_live_answers >= self.window_min_live and \
                 stats.window_abandoned > limit * stats.window_live_answers:
             return self.hold_theta
-        obs.recent_abandons(s.now)                    # (forgets answers older than an hour)
         per_hour = max(obs.live_per_hour(s.now), stats.hour_live_answers)
         wanted = self.allowed_rate(stats, per_hour, self.meter.calibration * committed)
         spending = self.meter.spending
