@@ -30,6 +30,7 @@ def always_open_campaign(
     *,
     dial_mode: str | None = None,
     caller_id: str | None = None,
+    ivr_flow: str | None = None,
     ivr_params: Mapping[str, Any] | None = None,
     webhook_url: str | None = None,
     webhook_secret_env: str | None = None,
@@ -53,6 +54,7 @@ def always_open_campaign(
     document: dict[str, Any] = {"name": name}
     _put(document, "dial_mode", None if dial_mode is None else str(dial_mode))
     _put(document, "caller_id", caller_id)
+    _put(document, "ivr_flow", ivr_flow)
     document["jurisdiction"] = "none"
     _put(document, "ivr_params", _plain(ivr_params))
     if webhook_url is not None:

@@ -12,11 +12,18 @@ against :class:`SimulatedNetwork`: claims from the hopper, attempt writes,
 originations, one task per call, the atomic finish script per call, heartbeats
 and crash reconciliation, exactly as in production.
 
-The load: by default an *agentless* campaign (every answered call hears the
-reminder prompt, stretched to ``--hold`` seconds; unanswered calls ring out the
-25 s ring timeout), so each call lasts about half a minute and thousands are in
-flight at once. ``--mode ratio`` dials for a pool of ``--agents`` simulated
-agents instead (answered calls are held for a talk time of about ``--hold``).
+The load: by default an *agentless* campaign on the one-message ``thank_you``
+flow (every answered call hears the message, stretched to ``--hold`` seconds;
+unanswered calls ring out the 25 s ring timeout), so each call lasts about half
+a minute and thousands are in flight at once. ``--flow payment_reminder`` runs
+the collections flow instead: a right-party question, the reminder, a menu and
+its branches, at a natural 2.5 words/s, answered by the simulated debtors; such
+a call lasts as long as they take (about a minute), so fewer originations fit
+in the same lines. ``--mode ratio`` dials for a pool of ``--agents`` simulated
+agents instead (answered calls are held for a talk time of about ``--hold``);
+``--mode predictive`` paces that pool with callpact's predictive policy, the
+one a collections desk runs, whose decision per tick grows with the calls
+ringing and the agents logged in.
 
 What is measured (the steady window is from ``--warmup`` to the end):
 
@@ -68,10 +75,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from dialer.always_open import always_open_campaign
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.engine import CampaignEngine, Clock, tick_for
+from dialer.errors import ConfigError
 from dialer.model import Debtor
 from dialer.redis_server import EmbeddedRedis, ensure_running, kill
 from dialer.scheduling import first_due, priority_score
 from dialer.store import Store
+from ivr_flows.loader import resolve_flow
+from ivr_flows.model import Collect, Flow, Menu
 from sip.distributions import Fixed, Uniform
 from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedCall, SimulatedNetwork
 
@@ -80,6 +90,7 @@ TARGET_CPS = 200.0
 TARGET_P99_TICK_MS = 50.0
 MAX_DEBTORS = 2_000_000
 IMPORT_BATCH = 2000
+NATURAL_WORDS_PER_S = 2.5
 HANGUP_BATCH = 40          # calls hung up per drain step: stays under the store's 64 connections
 LAG_PROBE_S = 0.02
 TIMED_PHASES = ("_launch", "reconcile", "_refresh_control")
@@ -277,18 +288,36 @@ def _timed_phase(cls: type[CampaignEngine], name: str, rec: Recorder) -> Any:
 # --------------------------------------------------------------------------- setup
 
 
-def reminder_words() -> int:
-    """Words of a typical reminder prompt, to stretch an agentless call's speech to --hold seconds.
+def message_words(flow: Flow) -> int | None:
+    """Words an answered call hears in a flow that only speaks (no menu or collect node), from
+    its start along ``next``; None for a flow that asks questions (its length is the debtors')."""
+    if any(isinstance(node, Menu | Collect) for node in flow.nodes.values()):
+        return None
+    words, node_id, seen = 0, flow.start, set()
+    while node_id and node_id not in seen:
+        seen.add(node_id)
+        node = flow.node(node_id)
+        prompt = getattr(node, "prompt", None) or {}
+        text = prompt.get("nl") or next(iter(prompt.values()), "")
+        words += len(text.split())
+        node_id = getattr(node, "next", "")
+    return max(1, words)
 
-    Agentless calls run the campaign's IVR flow, whose prompts vary, so --hold is approximate.
-    """
-    # "Dit is een betalingsherinnering. Betaal alstublieft uw openstaande factuur of bel ons terug."
-    return 13
+
+def prompt_rate(args: argparse.Namespace) -> float:
+    """Words per second of the simulated prompts: an agentless message-only flow is stretched to
+    --hold seconds, a flow with questions is said at a natural rate, and an agent campaign's
+    abandon message takes a few seconds."""
+    if args.mode != "agentless":
+        return 5.0
+    words = message_words(resolve_flow(args.flow))
+    return words / args.hold if words else NATURAL_WORDS_PER_S
 
 
 def campaign_text(args: argparse.Namespace) -> str:
     return always_open_campaign(
-        "bench", dial_mode=args.mode, caller_id="+31202101234", ratio=args.ratio, max_lines=args.lines,
+        "bench", dial_mode=args.mode, caller_id="+31202101234", ivr_flow=args.flow,
+        ratio=args.ratio if args.mode == "ratio" else None, max_lines=args.lines,
         calls_per_second=args.cps, ring_timeout="25s",
         attempts={"max_per_day": 20, "max_per_week": 50, "max_total": 50, "min_gap": "1h"},
         retry={"no_answer": "4h", "busy": "4h", "machine": "4h", "failed": "4h", "abandoned": "72h",
@@ -304,10 +333,9 @@ def build_network(args: argparse.Namespace, rec: Recorder) -> BenchNetwork:
         setup_s=Uniform(0.3, 1.0),
         ring_s=Uniform(args.ring_min, args.ring_max),
         amd_s=Uniform(2.0, 3.0),
-        # agentless: the reminder prompt lasts --hold seconds; a ratio campaign's abandon message a few
-        prompt_words_per_s=reminder_words() / args.hold if args.mode == "agentless" else 5.0,
+        prompt_words_per_s=prompt_rate(args),
     )
-    agents = SimulatedAgents(args.agents if args.mode == "ratio" else 0,
+    agents = SimulatedAgents(args.agents if args.mode != "agentless" else 0,
                              talk_s=Uniform(0.8 * args.hold, 1.2 * args.hold), wrap_s=Fixed(2.0),
                              seed=args.seed)
     network = BenchNetwork(profile, agents, seed=args.seed, max_lines=args.lines)
@@ -511,7 +539,9 @@ def summarise(args: argparse.Namespace, rec: Recorder, run: dict[str, Any]) -> d
         "config": {
             "mode": args.mode, "lines": args.lines, "cps": args.cps, "seconds": args.seconds,
             "warmup_s": args.warmup, "tick_s": args.tick, "hold_s": args.hold, "answer_prob": args.answer,
-            "agents": args.agents if args.mode == "ratio" else 0, "ratio": args.ratio,
+            "agents": args.agents if args.mode != "agentless" else 0,
+            "ratio": args.ratio if args.mode == "ratio" else None,
+            "flow": args.flow if args.mode == "agentless" else None,
             "debtors": args.debtors, "tick_split": rec.split_ticks, "gc": args.gc,
             "reconcile_every_s": args.reconcile_every,
             "python": platform.python_version(), "cpus": os.cpu_count(), "redis_pid": rec.redis_pid,
@@ -541,7 +571,8 @@ def _f(value: Any, fmt: str = ".1f") -> str:
 
 def print_table(s: dict[str, Any]) -> None:
     c, r, t = s["config"], s["results"], s["targets"]
-    mode = c["mode"] + (f" ({c['agents']} agents, ratio {c['ratio']:g})" if c["mode"] == "ratio" else "")
+    mode = c["mode"] + (f" ({c['agents']} agents, ratio {c['ratio']:g})" if c["mode"] == "ratio" else
+                        f" ({c['agents']} agents)" if c["mode"] == "predictive" else f" (flow {c['flow']})")
     print(f"callpact engine benchmark: {mode}, max_lines {c['lines']}, {c['cps']:g} calls/s cap, "
           f"{c['seconds']:g} s real time, steady window after {c['warmup_s']:g} s, tick {c['tick_s']:g} s")
     print(f"python {c['python']}, {c['cpus']} CPUs; {c['debtors']} debtors imported in "
@@ -607,12 +638,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=60.0, help="real seconds of dialling (default 60)")
     p.add_argument("--warmup", type=float, default=None,
                    help="seconds before the steady window starts (default: half the run, at most 35)")
-    p.add_argument("--mode", choices=("agentless", "ratio"), default="agentless",
-                   help="agentless (default: every answer hears a prompt) or ratio (simulated agents)")
-    p.add_argument("--agents", type=int, default=1500, help="ratio mode: simulated agents (default 1500)")
+    p.add_argument("--mode", choices=("agentless", "ratio", "predictive"), default="agentless",
+                   help="agentless (default: every answer hears a prompt), ratio or predictive (simulated "
+                        "agents, paced by a fixed ratio or by callpact's predictive policy)")
+    p.add_argument("--flow", default="thank_you",
+                   help="agentless mode: the campaign's IVR flow, a shipped name or a .yaml path (default "
+                        "thank_you, one message stretched to --hold; payment_reminder asks questions)")
+    p.add_argument("--agents", type=int, default=1500,
+                   help="ratio and predictive modes: simulated agents (default 1500)")
     p.add_argument("--ratio", type=float, default=3.0, help="ratio mode: lines per idle agent (default 3)")
     p.add_argument("--hold", type=float, default=25.0,
-                   help="seconds an answered call is held: prompt (agentless) or talk (ratio); default 25")
+                   help="seconds an answered call is held: prompt (agentless) or talk; default 25")
     p.add_argument("--answer", type=float, default=0.5, help="answer probability (default 0.5)")
     p.add_argument("--ring-min", type=float, default=5.0, help="ring time of answered calls, from (s)")
     p.add_argument("--ring-max", type=float, default=10.0, help="ring time of answered calls, to (s)")
@@ -646,8 +682,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--answer must be between 0 and 1")
     if args.hold <= 0 or args.ring_min < 0 or args.ring_max < args.ring_min or args.ring_max > 24:
         p.error("--hold must be > 0 and 0 <= --ring-min <= --ring-max <= 24 (inside the 25 s ring timeout)")
-    if args.mode == "ratio" and args.agents < 1:
+    if args.mode != "agentless" and args.agents < 1:
         p.error("--agents must be at least 1")
+    try:
+        resolve_flow(args.flow)
+    except (ConfigError, OSError) as exc:
+        p.error(f"--flow {args.flow}: {exc}")
     if args.warmup is None:
         args.warmup = min(35.0, args.seconds / 2)
     if not 0 <= args.warmup < args.seconds:
