@@ -152,6 +152,7 @@ class PredictivePolicy:
     theta_time_s: float = 300.0         # how fast θ follows the rate the budgets allow
     first_theta_share: float = 0.75     # θ before any spending is measured, in limits
     hold_share: float = 0.075           # θ while the window is over the limit, in limits
+    pinned_theta: float | None = None   # θ held here, never steered: the model's own frontier
     meter: SpendingMeter = field(default_factory=lambda: SpendingMeter(), repr=False)
     theta: float = field(default=0.0)
     name: str = "callpact"
@@ -261,6 +262,8 @@ class PredictivePolicy:
         dt = 0.0 if self._last_now is None else max(0.0, s.now - self._last_now)
         self._last_now = s.now
         self.meter.update(s.now, live_answers=obs.live_answers, abandoned=stats.abandoned)
+        if self.pinned_theta is not None:          # (tools/pacing_frontier.py: no budget, no law)
+            return self.pinned_theta
         # The legal window is over its limit: risk next to nothing until answers dilute it. (Over
         # its first few hundred answers a rate says little; the budgets rule then.)
         if stats.window_live_answers >= self.window_min_live and \

@@ -35,7 +35,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,9 @@ def worst_hour_rate(hourly: Sequence[dict[str, int]], min_live: int = MIN_HOUR_L
 def _make_policy(name: str, cfg: CampaignConfig, scenario: Scenario, start_loop: float) -> PacingPolicy:
     if name == "callpact":
         return callpact_policy(cfg)
+    if name.startswith("callpact@"):        # θ pinned (tools/pacing_frontier.py; not a --policy)
+        theta = float(name.removeprefix("callpact@"))
+        return replace(PredictivePolicy.for_campaign(cfg.pacing), pinned_theta=theta, name=name)
     if name == "progressive":
         return Progressive()
     if name == "adaptive_tapered":
