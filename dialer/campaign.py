@@ -69,6 +69,12 @@ class NumbersConfig:
     require_mobile: bool = False
 
 
+#: ``pacing.hourly_cap``: whether each clock hour, not only the legal window, is held to the limit.
+HOURLY_CAPS = ("auto", "always", "never")
+#: ``auto`` holds the hours once this many agents have been logged in at once.
+HOURLY_CAP_MIN_AGENTS = 20
+
+
 @dataclass(frozen=True)
 class PacingConfig:
     max_abandon_rate: float = LEGAL_MAX_ABANDON_RATE
@@ -81,6 +87,7 @@ class PacingConfig:
     ring_timeout_s: float = 25.0
     agent_patience_s: float = MAX_AGENT_PATIENCE_S
     abandon_message: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ABANDON_MESSAGE))
+    hourly_cap: str = "auto"            # hold each clock hour to the limit too: auto | always | never
 
 
 @dataclass(frozen=True)
@@ -287,12 +294,19 @@ def _read_pacing(sec: Section) -> PacingConfig:
                                           f"not {patience:g}s: a person who answers must hear an agent "
                                           f"or the information message within 2 s")
     messages = _read_messages(sec.section("abandon_message"))
+    hourly = sec.raw("hourly_cap", "auto")
+    if isinstance(hourly, bool):                # YAML reads on/off, yes/no and true/false as booleans
+        hourly = "always" if hourly else "never"
+    if hourly not in HOURLY_CAPS:
+        raise sec.error("hourly_cap", f"must be one of {', '.join(HOURLY_CAPS)}, not {hourly!r} (auto: "
+                                      f"every clock hour is held to the limit once the desk has had "
+                                      f"{HOURLY_CAP_MIN_AGENTS} agents logged in at once)")
     sec.finish(("max_abandon_rate", "abandon_window", "dial_level", "ratio", "max_lines",
-                "calls_per_second", "ring_timeout", "agent_patience", "abandon_message"))
+                "calls_per_second", "ring_timeout", "agent_patience", "abandon_message", "hourly_cap"))
     return PacingConfig(
         max_abandon_rate=rate, abandon_window_s=window, min_dial_level=lo, max_dial_level=hi, ratio=ratio,
         max_lines=max_lines, calls_per_second=cps, ring_timeout_s=ring, agent_patience_s=patience,
-        abandon_message=messages,
+        abandon_message=messages, hourly_cap=hourly,
     )
 
 

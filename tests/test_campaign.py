@@ -91,6 +91,19 @@ def test_agent_patience_over_two_seconds_is_refused() -> None:
     assert "pacing.agent_patience" in str(err) and "2 s" in str(err)
 
 
+def test_the_hourly_cap_is_auto_unless_set_and_reads_yaml_booleans() -> None:
+    assert parse_campaign("name: x\n", "c.yaml").pacing.hourly_cap == "auto"
+    for text, want in (("always", "always"), ("never", "never"), ("on", "always"), ("off", "never"),
+                       ("true", "always"), ("false", "never")):
+        cfg = parse_campaign(f"name: x\npacing:\n  hourly_cap: {text}\n", "c.yaml")
+        assert cfg.pacing.hourly_cap == want, text
+
+
+def test_an_unknown_hourly_cap_is_refused_with_the_choices() -> None:
+    err = refused("name: x\npacing:\n  hourly_cap: sometimes\n")
+    assert "pacing.hourly_cap" in str(err) and "auto, always, never" in str(err) and "'sometimes'" in str(err)
+
+
 def test_abandoned_retry_under_72h_is_refused() -> None:
     err = refused("name: x\nretry:\n  abandoned: 1h\n")
     assert "retry.abandoned" in str(err) and "72h" in str(err) and err.where == "c.yaml, line 3"

@@ -161,6 +161,22 @@ def test_an_hour_too_thin_for_three_abandons_answers_to_the_window_only() -> Non
     assert _allowed(0, per_hour=70.0, window=(400, 15)) == 0.0     # and the window's own count too
 
 
+def test_a_small_desk_answers_to_the_window_alone_and_a_big_one_holds_its_hours_too() -> None:
+    # The hour's count (13) is spent; the 24-hour window (2000 answers, 40 abandons) has room.
+    stats = PacingStats(window_live_answers=2000, window_abandoned=40, hour_live_answers=235,
+                        hour_abandoned=13, hour_elapsed_s=1800.0)
+    policy = PredictivePolicy()
+    assert policy.allowed_rate(stats, 470.0, 0.0) == 0.0
+    assert policy.allowed_rate(stats, 470.0, 0.0, hold_hour=False) > 0.01
+    small = PredictivePolicy()
+    assert small.holds_hours(5, now=0.0)        # auto: the first hour is held (agents log in)...
+    assert not small.holds_hours(5, now=3600.0)  # ...then five agents are a small desk
+    assert small.holds_hours(20, now=4000.0)    # twenty are not...
+    assert small.holds_hours(12, now=9000.0)    # ...and stay held when some go to lunch
+    assert PredictivePolicy(hourly_cap="always").holds_hours(5, now=1e6)
+    assert not PredictivePolicy(hourly_cap="never").holds_hours(100, now=0.0)
+
+
 def test_the_meter_learns_how_far_the_model_undercounts_the_abandons() -> None:
     meter = SpendingMeter()
     live = abandoned = 0
