@@ -71,7 +71,7 @@ class NumbersConfig:
 
 #: ``pacing.hourly_cap``: whether each clock hour, not only the legal window, is held to the limit.
 HOURLY_CAPS = ("auto", "always", "never")
-#: ``auto`` holds the hours once this many agents have been logged in at once.
+#: ``auto`` holds the hours (after the first) once this many agents have been logged in at once.
 HOURLY_CAP_MIN_AGENTS = 20
 
 
@@ -299,8 +299,8 @@ def _read_pacing(sec: Section) -> PacingConfig:
         hourly = "always" if hourly else "never"
     if hourly not in HOURLY_CAPS:
         raise sec.error("hourly_cap", f"must be one of {', '.join(HOURLY_CAPS)}, not {hourly!r} (auto: "
-                                      f"every clock hour is held to the limit once the desk has had "
-                                      f"{HOURLY_CAP_MIN_AGENTS} agents logged in at once)")
+                                      f"every clock hour is held to the limit in the first hour and once "
+                                      f"the desk has had {HOURLY_CAP_MIN_AGENTS} agents logged in at once)")
     sec.finish(("max_abandon_rate", "abandon_window", "dial_level", "ratio", "max_lines",
                 "calls_per_second", "ring_timeout", "agent_patience", "abandon_message", "hourly_cap"))
     return PacingConfig(

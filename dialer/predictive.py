@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dialer.campaign import HOURLY_CAP_MIN_AGENTS
 from dialer.pacing import Observations, PacingState, PacingStats
 from sip.telephony import AgentSnapshot
 
@@ -149,8 +150,8 @@ class PredictivePolicy:
     spend_z: float = 1.5                # a budget's count is kept this many deviations up
     burstiness: float = 2.0             # variance / mean of a count of abandons (they come in bursts)
     hour_min_count: int = 3             # an hour that may hold fewer abandons answers to the window
-    hourly_cap: str = "auto"            # hold clock hours too: always, never, or auto (a desk this big:)
-    hourly_cap_min_agents: int = 20
+    hourly_cap: str = "auto"            # hold clock hours too: always, never, or auto (see holds_hours)
+    hourly_cap_min_agents: int = HOURLY_CAP_MIN_AGENTS
     max_pace: float = 1.0               # no budget is spent faster than this, in limits
     lift: float = 1.0                   # log of the most θ may rise above its integral at once
     theta_time_s: float = 300.0         # how fast θ follows the rate the budgets allow
@@ -188,7 +189,7 @@ class PredictivePolicy:
 
     def holds_hours(self, logged_in: int, now: float) -> bool:
         """Whether each clock hour is held to the limit, not only the legal window (the law:
-        per campaign per 24 hours).
+        per campaign per 24 hours); each call also notes the desk's size.
 
         A big desk's hours are: an hour of a few hundred answers holds enough abandons to spend
         evenly. A small desk's hour holds a count of about five, one burst: held to it,
