@@ -372,6 +372,7 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
         "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
         "worst_hour_abandon_rate": worst,
         "max_abandon_rate": cfg.pacing.max_abandon_rate,
+        "hourly_cap": cfg.pacing.hourly_cap,
         **_ivr_report(stats),
     }
 
@@ -402,6 +403,8 @@ def print_report(report: dict[str, Any]) -> None:
     t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers = "
               f"{report['abandon_rate']:.2%} (last {report['abandon_window_hours']:g} h: "
               f"{report['abandon_rate_window']:.2%}; limit {report['max_abandon_rate']:.0%})")
+    t.add_row("worst hour", f"{report['worst_hour_abandon_rate']:.2%} (clock hours held to the limit: "
+              f"{report['hourly_cap']})")
     if report.get("ivr_outcomes"):
         t.add_row("IVR outcomes", ", ".join(f"{k} {v}" for k, v in report["ivr_outcomes"].items()))
     if report.get("callbacks"):

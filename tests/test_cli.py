@@ -280,6 +280,17 @@ def test_campaign_set_changes_the_stored_campaign(cli: Cli) -> None:
     assert cli.status()["max_abandon_rate"] == 0.02
 
 
+def test_a_small_desk_may_choose_which_abandon_bar_its_hours_answer_to(cli: Cli) -> None:
+    cli.load_campaign()
+    assert cli.status()["hourly_cap"] == "auto"
+    assert "pacing.hourly_cap = never" in cli.ok("campaign", "set", "nov", "pacing.hourly_cap", "never")
+    assert cli.status()["hourly_cap"] == "never"
+    assert "clock hours held to the limit: never" in cli.ok("campaign", "status", "nov")
+    code, _, err = cli("campaign", "set", "nov", "pacing.hourly_cap", "sometimes")
+    assert code == 2 and "pacing.hourly_cap: must be one of auto, always, never" in one_error_line(err)
+    assert cli.status()["hourly_cap"] == "never"
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("pacing.max_abandon_rate", "0.2", "pacing.max_abandon_rate: 0.2 is above the legal cap of 0.03"),
     ("pacing.ratio", "lots", "pacing.ratio: must be a number"),
