@@ -80,8 +80,11 @@ from dialer.model import Debtor
 from dialer.redis_server import EmbeddedRedis, ensure_running, kill
 from dialer.scheduling import first_due, priority_score
 from dialer.store import Store
+from ivr_flows.catalogue import opening_prompts
+from ivr_flows.facts import CallFacts
+from ivr_flows.interpreter import FlowRun
 from ivr_flows.loader import resolve_flow
-from ivr_flows.model import Collect, Flow, Menu
+from ivr_flows.model import Flow
 from sip.distributions import Fixed, Uniform
 from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedCall, SimulatedNetwork
 
@@ -91,6 +94,7 @@ TARGET_P99_TICK_MS = 50.0
 MAX_DEBTORS = 2_000_000
 IMPORT_BATCH = 2000
 NATURAL_WORDS_PER_S = 2.5
+CALLER_ID = "+31202101234"
 HANGUP_BATCH = 40          # calls hung up per drain step: stays under the store's 64 connections
 LAG_PROBE_S = 0.02
 TIMED_PHASES = ("_launch", "reconcile", "_refresh_control")
@@ -288,35 +292,35 @@ def _timed_phase(cls: type[CampaignEngine], name: str, rec: Recorder) -> Any:
 # --------------------------------------------------------------------------- setup
 
 
+def bench_debtor(i: int, due_day: dt.date) -> Debtor:
+    return Debtor(f"B{i:07d}", f"Debtor {i}", (f"+316{i:08d}",), Decimal("125.00"), due_date=due_day)
+
+
 def message_words(flow: Flow) -> int | None:
-    """Words an answered call hears in a flow that only speaks (no menu or collect node), from
-    its start along ``next``; None for a flow that asks questions (its length is the debtors')."""
-    if any(isinstance(node, Menu | Collect) for node in flow.nodes.values()):
+    """Words an answered call hears in a flow that only speaks, as the interpreter renders them
+    for a benchmark debtor (what the simulated network times); None for a flow that stops to
+    ask something (its length is the debtors')."""
+    today = dt.date.today()
+    run = FlowRun(flow, CallFacts(debtor=bench_debtor(0, today - dt.timedelta(days=3)), language="nl",
+                                  today=today, callback_number=CALLER_ID))
+    prompts = opening_prompts(run)
+    if run.finished is None:
         return None
-    words, node_id, seen = 0, flow.start, set()
-    while node_id and node_id not in seen:
-        seen.add(node_id)
-        node = flow.node(node_id)
-        prompt = getattr(node, "prompt", None) or {}
-        text = prompt.get("nl") or next(iter(prompt.values()), "")
-        words += len(text.split())
-        node_id = getattr(node, "next", "")
-    return max(1, words)
+    return max(1, sum(len(p.text.split()) for p in prompts))
 
 
 def prompt_rate(args: argparse.Namespace) -> float:
     """Words per second of the simulated prompts: an agentless message-only flow is stretched to
     --hold seconds, a flow with questions is said at a natural rate, and an agent campaign's
-    abandon message takes a few seconds."""
+    prompts (the abandon message, a machine's voicemail) take a few seconds."""
     if args.mode != "agentless":
         return 5.0
-    words = message_words(resolve_flow(args.flow))
-    return words / args.hold if words else NATURAL_WORDS_PER_S
+    return args.message_words / args.hold if args.message_words else NATURAL_WORDS_PER_S
 
 
 def campaign_text(args: argparse.Namespace) -> str:
     return always_open_campaign(
-        "bench", dial_mode=args.mode, caller_id="+31202101234", ivr_flow=args.flow,
+        "bench", dial_mode=args.mode, caller_id=CALLER_ID, ivr_flow=args.flow,
         ratio=args.ratio if args.mode == "ratio" else None, max_lines=args.lines,
         calls_per_second=args.cps, ring_timeout="25s",
         attempts={"max_per_day": 20, "max_per_week": 50, "max_total": 50, "min_gap": "1h"},
@@ -348,7 +352,7 @@ async def import_debtors(store: Store, cfg: CampaignConfig, n: int, now: float) 
     for start in range(0, n, IMPORT_BATCH):
         rows = []
         for i in range(start, min(n, start + IMPORT_BATCH)):
-            d = Debtor(f"B{i:07d}", f"Debtor {i}", (f"+316{i:08d}",), Decimal("125.00"), due_date=due_day)
+            d = bench_debtor(i, due_day)
             due = first_due(d, cfg, now)
             rows.append((d, now if due is None else due, priority_score(d, cfg)))
         await store.upsert_debtors(cfg.name, rows)
@@ -541,7 +545,7 @@ def summarise(args: argparse.Namespace, rec: Recorder, run: dict[str, Any]) -> d
             "warmup_s": args.warmup, "tick_s": args.tick, "hold_s": args.hold, "answer_prob": args.answer,
             "agents": args.agents if args.mode != "agentless" else 0,
             "ratio": args.ratio if args.mode == "ratio" else None,
-            "flow": args.flow if args.mode == "agentless" else None,
+            "flow": args.flow,
             "debtors": args.debtors, "tick_split": rec.split_ticks, "gc": args.gc,
             "reconcile_every_s": args.reconcile_every,
             "python": platform.python_version(), "cpus": os.cpu_count(), "redis_pid": rec.redis_pid,
@@ -642,8 +646,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="agentless (default: every answer hears a prompt), ratio or predictive (simulated "
                         "agents, paced by a fixed ratio or by callpact's predictive policy)")
     p.add_argument("--flow", default="thank_you",
-                   help="agentless mode: the campaign's IVR flow, a shipped name or a .yaml path (default "
-                        "thank_you, one message stretched to --hold; payment_reminder asks questions)")
+                   help="the campaign's IVR flow, a shipped name or a .yaml path (default thank_you, one "
+                        "message stretched to --hold in agentless mode; payment_reminder asks questions); "
+                        "agent modes play only its voicemail branch, to machines")
     p.add_argument("--agents", type=int, default=1500,
                    help="ratio and predictive modes: simulated agents (default 1500)")
     p.add_argument("--ratio", type=float, default=3.0, help="ratio mode: lines per idle agent (default 3)")
@@ -685,7 +690,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.mode != "agentless" and args.agents < 1:
         p.error("--agents must be at least 1")
     try:
-        resolve_flow(args.flow)
+        args.message_words = message_words(resolve_flow(args.flow))
     except (ConfigError, OSError) as exc:
         p.error(f"--flow {args.flow}: {exc}")
     if args.warmup is None:
