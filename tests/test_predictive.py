@@ -130,13 +130,13 @@ def test_a_budget_expects_to_spend_its_count_less_a_margin_for_bursts() -> None:
 
 
 def _allowed(used: int = 0, *, expected_now: float = 0.0, per_hour: float = 470.0, into_s: float = 1800.0,
-             window: tuple[int, int] = (2000, 40)) -> float:
+             window: tuple[int, int] = (2000, 40), hold_hour: bool = True) -> float:
     """The rate the budgets allow with ``used`` abandons this hour (470 answers an hour, half-way:
     a sure count of 13)."""
     stats = PacingStats(window_live_answers=window[0], window_abandoned=window[1],
                         hour_live_answers=int(per_hour * into_s / 3600.0), hour_abandoned=used,
                         hour_elapsed_s=into_s)
-    return PredictivePolicy().allowed_rate(stats, per_hour, expected_now)
+    return PredictivePolicy().allowed_rate(stats, per_hour, expected_now, hold_hour=hold_hour)
 
 
 def test_the_rate_allowed_falls_as_the_hours_count_is_spent_and_is_nil_when_it_is() -> None:
@@ -163,11 +163,8 @@ def test_an_hour_too_thin_for_three_abandons_answers_to_the_window_only() -> Non
 
 def test_a_small_desk_answers_to_the_window_alone_and_a_big_one_holds_its_hours_too() -> None:
     # The hour's count (13) is spent; the 24-hour window (2000 answers, 40 abandons) has room.
-    stats = PacingStats(window_live_answers=2000, window_abandoned=40, hour_live_answers=235,
-                        hour_abandoned=13, hour_elapsed_s=1800.0)
-    policy = PredictivePolicy()
-    assert policy.allowed_rate(stats, 470.0, 0.0) == 0.0
-    assert policy.allowed_rate(stats, 470.0, 0.0, hold_hour=False) > 0.01
+    assert _allowed(13) == 0.0
+    assert _allowed(13, hold_hour=False) > 0.01
     small = PredictivePolicy()
     assert small.holds_hours(5, now=0.0)        # auto: the first hour is held (agents log in)...
     assert not small.holds_hours(5, now=3600.0)  # ...then five agents are a small desk
