@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     simp.add_argument("--plot", type=Path, metavar="FILE.png",
                       help="draw dial level, abandon rate and utilisation over the day")
     simp.add_argument("--policy", metavar="NAME", help="run only this policy: callpact, progressive, "
-                      "adaptive_tapered, best_fixed_ratio_hindsight or ratio:<r>")
+                      "adaptive_tapered, best_fixed_ratio_hindsight (also runs the _hourly one) or ratio:<r>")
     simp.add_argument("--ratios", metavar="LIST", help="fixed ratios to try instead of the search: "
                       "1.5,2,2.5 or start:stop:step like 1.0:4.0:0.1")
     simp.add_argument("--tick", type=float, default=None, metavar="S",
