@@ -452,15 +452,18 @@ def simulate(scenario: Scenario, *, policy: str | None = None, ratios: Sequence[
                 if _coarse_done(by_ratio, limit):
                     break
             run_ratios(_fine_ratios(by_ratio, limit))
+        # The benchmark comes from its own search; the hour-held one may search on.
+        best = best_in_hindsight(runner.results, limit)
         hours_held = scenario.max_agents >= HOURLY_CAP_MIN_AGENTS
-        if hours_held and not ratios:
+        if hours_held and not ratios and not (best and best.feasible(limit, every_hour=True)):
             run_ratios(_fine_ratios(by_ratio, limit, every_hour=True))
         results = runner.results
         ordered = {k: v for k, v in results.items() if not k.startswith("ratio:")}
-        for key, every_hour in ((BEST, False), (BEST_HOURLY, True)):
-            best = best_in_hindsight(results, limit, every_hour=every_hour)
-            if best is not None and (hours_held or not every_hour):
-                ordered[key] = PolicyResult(**{**best.__dict__, "policy": key})
+        if best is not None:
+            ordered[BEST] = PolicyResult(**{**best.__dict__, "policy": BEST})
+        held = best_in_hindsight(results, limit, every_hour=True) if hours_held else None
+        if held is not None:
+            ordered[BEST_HOURLY] = PolicyResult(**{**held.__dict__, "policy": BEST_HOURLY})
         ordered.update(sorted(((k, v) for k, v in results.items() if k.startswith("ratio:")),
                               key=lambda kv: kv[1].ratio or 0))
         return SimulationReport(scenario, ordered, tick_s)

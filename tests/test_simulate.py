@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +279,32 @@ def test_json_is_keyed_by_policy_with_every_metric(tmp_path: Path,
         assert {k: v for k, v in best.items()} == out[ratio_key(best["ratio"])]
         feasible = [r for k, r in out.items() if k.startswith("ratio:") and r["abandon_rate"] <= 0.03]
         assert best["utilisation"] == max(r["utilisation"] for r in feasible)
+
+
+@pytest.mark.parametrize("hours_hold_up_to", [2.0, 3.0])
+def test_the_hour_held_search_goes_on_only_where_the_days_best_let_an_hour_pass(
+        monkeypatch: pytest.MonkeyPatch, hours_hold_up_to: float) -> None:
+    import dialer.simulate as sim
+    from dialer.scenario import parse_scenario
+
+    def world(scenario: Any, name: str, *, tick_s: float = 1.0) -> Any:
+        # A made-up day: utilisation rises with the ratio; the day keeps within 3% up to 3.0,
+        # every hour up to ``hours_hold_up_to``.
+        r = float(name.removeprefix("ratio:")) if name.startswith("ratio:") else 1.0
+        return replace(_fake(r, 0.5 + 0.05 * r, 0.03 if r <= 3.0 else 0.05,
+                             0.03 if r <= hours_hold_up_to else 0.04), policy=name)
+
+    monkeypatch.setattr(sim, "run_policy", world)
+    sc = parse_scenario(TINY.replace("agents: 3", "agents: 20"), name="twenty")
+    res = sim.simulate(sc, jobs=1).results
+    tried = sorted(r.ratio for k, r in res.items() if k.startswith("ratio:"))
+    assert res["best_fixed_ratio_hindsight"].ratio == 3.0      # the benchmark, its own search
+    assert res["best_fixed_ratio_hindsight_hourly"].ratio == hours_hold_up_to
+    day_search = [1.0, 1.5, 2.0, 2.5, 3.0, 3.1, 3.2, 3.3, 3.4, 3.5, 4.0, 4.5]
+    if hours_hold_up_to == 3.0:
+        assert tried == day_search                              # nothing more to find
+    else:
+        assert tried == sorted([*day_search, 2.1, 2.2, 2.3, 2.4])
 
 
 def test_a_desk_of_twenty_also_gets_the_benchmark_held_to_every_hour() -> None:
