@@ -357,6 +357,35 @@ def best_in_hindsight(results: dict[str, PolicyResult], limit: float, *,
     return max(feasible, key=lambda r: (r.utilisation, -(r.ratio or 0)))
 
 
+def check_policy(policy: str, *, also: Sequence[str] = ()) -> float | None:
+    """A policy name ``run_policy`` takes (``callpact``, ``progressive``, ``adaptive_tapered``,
+    ``ratio:<r>`` with r from 1 to 10) or one of ``also``; the ratio for a ratio name. One
+    clear error otherwise."""
+    valid = (*BASE_POLICIES, *also)
+    if policy in valid:
+        return None
+    if not policy.startswith("ratio:"):
+        raise CallpactError(f"--policy {policy!r} is not a policy; choose one of: {', '.join(valid)}, "
+                            f"or ratio:<r> (e.g. ratio:2.0)")
+    try:
+        r = float(policy.removeprefix("ratio:"))
+    except ValueError:
+        raise CallpactError(f"--policy {policy!r}: write a fixed ratio as ratio:2.0") from None
+    if not 1.0 <= r <= 10.0:
+        raise CallpactError(f"--policy {policy!r}: a ratio must lie between 1 and 10")
+    return r
+
+
+def process_pool(jobs: int) -> Any:
+    """Worker processes for independent runs (forked where the platform can: no re-import)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+
+
 def _worker(args: tuple[Scenario, str, float]) -> PolicyResult:
     scenario, name, tick_s = args
     return run_policy(scenario, name, tick_s=tick_s)
@@ -390,12 +419,7 @@ class _Runner:
                 self._done(name, run_policy(self.scenario, name, tick_s=self.tick_s))
             return
         if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx)
+            self._pool = process_pool(self.jobs)
         futures = {name: self._pool.submit(_worker, (self.scenario, name, self.tick_s)) for name in todo}
         for name in todo:                      # in submission order: output order does not vary
             self._done(name, futures[name].result())
@@ -416,19 +440,10 @@ def simulate(scenario: Scenario, *, policy: str | None = None, ratios: Sequence[
     """
     if tick_s <= 0:
         raise CallpactError(f"the tick must be more than 0 s, not {tick_s:g}")
-    valid = (*BASE_POLICIES, BEST, BEST_HOURLY)
-    if policy is not None and policy not in valid and not policy.startswith("ratio:"):
-        raise CallpactError(f"--policy {policy!r} is not a policy; choose one of: {', '.join(valid)}, "
-                            f"or ratio:<r> (e.g. ratio:2.0)")
+    r = None if policy is None else check_policy(policy, also=(BEST, BEST_HOURLY))
     limit = scenario.abandon_limit
     with _Runner(scenario, tick_s, jobs, progress) as runner:
-        if policy is not None and policy.startswith("ratio:"):
-            try:
-                r = float(policy.removeprefix("ratio:"))
-            except ValueError:
-                raise CallpactError(f"--policy {policy!r}: write a fixed ratio as ratio:2.0") from None
-            if not 1.0 <= r <= 10.0:
-                raise CallpactError(f"--policy {policy!r}: a ratio must lie between 1 and 10")
+        if r is not None:
             runner.run([ratio_key(r)])
             return SimulationReport(scenario, runner.results, tick_s)
 

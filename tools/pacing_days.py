@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 from dialer.campaign import HOURLY_CAP_MIN_AGENTS  # noqa: E402
 from dialer.errors import CallpactError  # noqa: E402
 from dialer.scenario import load_scenario  # noqa: E402
-from dialer.simulate import run_policy  # noqa: E402
+from dialer.simulate import check_policy, process_pool, run_policy  # noqa: E402
 
 MAX_DAYS = 5000
 
@@ -66,8 +66,8 @@ def run_day(job: tuple[str, int, str]) -> dict[str, Any]:
     hour_bar = scenario.max_agents >= HOURLY_CAP_MIN_AGENTS
     return {"family": Path(path).stem, "seed": seed, "utilisation": r.utilisation,
             "abandon_rate": r.abandon_rate, "worst_hour_abandon_rate": r.worst_hour_abandon_rate,
-            "hour_bar": hour_bar, "hour_over": hour_bar and r.worst_hour_abandon_rate > limit + 1e-12,
-            "day_over": r.abandon_rate > limit + 1e-12, "cpu_s": time.process_time() - t0}
+            "hour_bar": hour_bar, "hour_over": hour_bar and not r.feasible(limit, every_hour=True),
+            "day_over": not r.feasible(limit), "cpu_s": time.process_time() - t0}
 
 
 def summarise(days: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -89,20 +89,6 @@ def summarise(days: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def check_policy(policy: str) -> None:
-    if policy in ("callpact", "progressive", "adaptive_tapered"):
-        return
-    if policy.startswith("ratio:"):
-        try:
-            ratio = float(policy.removeprefix("ratio:"))
-        except ValueError:
-            ratio = 0.0
-        if 1.0 <= ratio <= 10.0:
-            return
-    raise CallpactError(f"--policy {policy!r}: choose callpact, progressive, adaptive_tapered "
-                        f"or ratio:<r> with r from 1 to 10")
-
-
 def judge(paths: list[str], seeds: list[int], policy: str, jobs: int) -> dict[str, Any]:
     check_policy(policy)
     for path in paths:                          # a bad file is one clear error, before any work
@@ -111,12 +97,7 @@ def judge(paths: list[str], seeds: list[int], policy: str, jobs: int) -> dict[st
     if len(todo) > MAX_DAYS:
         raise CallpactError(f"{len(todo)} days asked for; at most {MAX_DAYS} in one run")
     if jobs > 1 and len(todo) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with process_pool(jobs) as pool:
             days = list(pool.map(run_day, todo))
     else:
         days = [run_day(job) for job in todo]

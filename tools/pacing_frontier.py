@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from dialer.errors import CallpactError  # noqa: E402
 from dialer.scenario import load_scenario  # noqa: E402
-from dialer.simulate import PolicyResult, parse_ratios, ratio_key, run_policy  # noqa: E402
+from dialer.simulate import PolicyResult, best_in_hindsight, parse_ratios, ratio_key, run_policy  # noqa: E402
 
 DEFAULT_THETAS = (0.005, 0.01, 0.02, 0.03)
 
@@ -76,13 +76,11 @@ def frontier(scenario_path: str, thetas: list[float], ratios: list[float]) -> di
         rows[name] = {"utilisation": r.utilisation, "abandon_rate": r.abandon_rate,
                       "worst_hour_abandon_rate": r.worst_hour_abandon_rate,
                       "frontier_at_same_abandons": at}
-    fixed = {k: r for k, r in runs.items() if k.startswith("ratio:")}
-    day_ok = [k for k, r in fixed.items() if r.abandon_rate <= limit]
-    hours_ok = [k for k in day_ok if fixed[k].worst_hour_abandon_rate <= limit]
-    best = max(day_ok, key=lambda k: fixed[k].utilisation, default=None)
-    best_hours = max(hours_ok, key=lambda k: fixed[k].utilisation, default=None)
+    day = best_in_hindsight(runs, limit)                        # the ratios' names: ratio:<r>
+    hours = best_in_hindsight(runs, limit, every_hour=True)
     return {"scenario": scenario_path, "abandon_limit": limit, "runs": rows,
-            "best_ratio_day_within_limit": best, "best_ratio_every_hour_within_limit": best_hours}
+            "best_ratio_day_within_limit": day.policy if day else None,
+            "best_ratio_every_hour_within_limit": hours.policy if hours else None}
 
 
 def print_table(out: dict[str, Any]) -> None:
