@@ -78,3 +78,42 @@ def test_unavailable_members_are_not_logged_in_and_servers_add_up() -> None:
     assert (one.logged_in, one.idle) == (1, 1)
     both = merge_snapshots([one, AgentSnapshot(3, 1, (5.0,), (2.0,))])
     assert both == AgentSnapshot(4, 2, (5.0,), (2.0,))
+
+
+def _replay_with_late_status(moved_after: str, status: str, in_call: str) -> list[AgentSnapshot]:
+    """The recorded call, with a device-state QueueMemberStatus landing just after ``moved_after``
+    (app_queue's device-state thread races its queue thread; CI saw this order on Asterisk 22)."""
+    clock = [0.0]
+    agents = QueueAgents(["agents"], clock=lambda: clock[0])
+    seen: list[AgentSnapshot] = []
+    for t, msg in ami_messages("e_queue_redirect"):
+        clock[0] = t
+        agents.feed(msg, t)
+        if str(msg.get("Event")) == moved_after:
+            agents.feed({"Event": "QueueMemberStatus", "Queue": "agents", "Interface": "PJSIP/agent1",
+                         "MemberName": "Agent One", "Status": status, "InCall": in_call,
+                         "Paused": "0", "Wrapuptime": "0"}, t)
+            seen.append(agents.snapshot())
+    return seen
+
+
+def test_an_agent_who_answered_talks_even_when_the_device_state_event_lags() -> None:
+    # "in use, InCall 0" read before app_queue set the call's start time.
+    after_connect = _replay_with_late_status("AgentConnect", "2", "0")
+    assert [(s.idle, s.talking) for s in after_connect] == [(0, 1)]
+
+
+def test_an_agent_who_hung_up_is_idle_even_when_the_device_state_event_lags() -> None:
+    # "not in use, InCall 1" read before app_queue cleared the call's start time.
+    after_complete = _replay_with_late_status("AgentComplete", "1", "1")
+    assert [(s.idle, s.talking) for s in after_complete] == [(1, 0)]
+
+
+def test_a_device_state_event_still_ends_a_talk_whose_agent_complete_was_lost() -> None:
+    agents = QueueAgents(clock=lambda: 0.0)
+    member = {"Queue": "q", "Interface": "PJSIP/a", "MemberName": "A", "Paused": "0"}
+    agents.feed({"Event": "QueueMemberAdded", **member, "Status": "1", "InCall": "0"})
+    agents.feed({"Event": "QueueMemberStatus", **member, "Status": "2", "InCall": "1"})  # no AgentConnect
+    assert agents.snapshot().talking == 1
+    agents.feed({"Event": "QueueMemberStatus", **member, "Status": "1", "InCall": "0"})  # no AgentComplete
+    assert (agents.snapshot().idle, agents.snapshot().talking) == (1, 0)

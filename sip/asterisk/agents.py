@@ -37,6 +37,19 @@ class Member:
     wrapup_s: float = 0.0
 
 
+def _device_busy(status: str) -> bool:
+    """Whether a member still talks when a QueueMemberStatus's InCall contradicts what we hold.
+
+    app_queue publishes AgentConnect before it sets the member's call start, and AgentComplete
+    before it clears it, while QueueMemberStatus comes from a device-state thread that reads that
+    start time whenever the phone's state changes. So the event can land on the wrong side of the
+    edge: "in use, InCall 0" just after AgentConnect, "not in use, InCall 1" just after
+    AgentComplete. The device state is the tie-breaker: a phone in use still talks, an idle one
+    does not. A QueueStatus list (read under the queue's lock) is never second-guessed.
+    """
+    return status not in _IDLE_STATES and status not in _LOGGED_OUT_STATES
+
+
 def _member_key(msg: Mapping[str, Any]) -> tuple[str, str]:
     interface = str(msg.get("Interface", "") or msg.get("Location", ""))
     return str(msg.get("Queue", "")), interface
@@ -88,7 +101,7 @@ class QueueAgents(AgentDesk):
             if member is None:
                 member = Member(key[1], str(msg.get("MemberName", "") or msg.get("Name", "")), key[0])
                 self._members[key] = member
-            self._apply(member, msg, now)
+            self._apply(member, msg, now, event)
             if event == "queuemember" and self._resync_seen is not None:
                 self._resync_seen.add(key)
             return True
@@ -109,7 +122,7 @@ class QueueAgents(AgentDesk):
             return True
         return False
 
-    def _apply(self, member: Member, msg: Mapping[str, Any], now: float) -> None:
+    def _apply(self, member: Member, msg: Mapping[str, Any], now: float, event: str) -> None:
         member.status = str(msg.get("Status", member.status))
         if "Paused" in msg:
             member.paused = str(msg.get("Paused")) == "1"
@@ -120,6 +133,8 @@ class QueueAgents(AgentDesk):
                 member.wrapup_s = 0.0
         if "InCall" in msg:
             in_call = str(msg.get("InCall")) == "1"
+            if event == "queuememberstatus" and in_call != member.in_call:
+                in_call = _device_busy(member.status)
             if in_call and not member.in_call:
                 member.talk_since = now
             if not in_call and member.in_call:
