@@ -13,6 +13,7 @@ import pytest
 
 from dialer.baselines import AdaptiveTapered
 from dialer.cli import main
+from dialer.errors import CallpactError
 from dialer.model import DebtorState, DebtorStatus, Outcome
 from dialer.pacing import PacingState, PacingStats
 from dialer.scenario import Scenario, parse_scenario
@@ -305,6 +306,34 @@ def test_the_hour_held_search_goes_on_only_where_the_days_best_let_an_hour_pass(
         assert tried == day_search                              # nothing more to find
     else:
         assert tried == sorted([*day_search, 2.1, 2.2, 2.3, 2.4])
+
+
+@pytest.mark.parametrize(("lines_bind_at", "expect_best", "expect_top"), [
+    (None, 20.8, 28.0),     # abandons pass the limit only past 21: found there, then refined
+    (14.0, 14.0, 28.0),     # the lines bind from 14: the batch that adds nothing ends the scan
+])
+def test_the_ratio_search_goes_past_ten_for_a_list_that_rarely_answers(
+        monkeypatch: pytest.MonkeyPatch, lines_bind_at: float | None, expect_best: float,
+        expect_top: float) -> None:
+    import dialer.simulate as sim
+    from dialer.scenario import parse_scenario
+
+    def world(scenario: Any, name: str, *, tick_s: float = 1.0) -> Any:
+        r = float(name.removeprefix("ratio:")) if name.startswith("ratio:") else 1.0
+        busy = min(r, lines_bind_at or r)
+        over = r > 21.0 and lines_bind_at is None
+        return replace(_fake(r, 0.3 + 0.02 * busy, 0.05 if over else 0.02, 0.05 if over else 0.02),
+                       policy=name)
+
+    monkeypatch.setattr(sim, "run_policy", world)
+    sc = parse_scenario(TINY, name="rare answers")
+    res = sim.simulate(sc, jobs=1).results
+    tried = sorted(r.ratio for k, r in res.items() if k.startswith("ratio:"))
+    assert res["best_fixed_ratio_hindsight"].ratio == expect_best
+    assert max(tried) == expect_top
+    assert sim.check_policy("ratio:40") == 40.0
+    with pytest.raises(CallpactError, match="between 1 and 40"):
+        sim.check_policy("ratio:41")
 
 
 def test_a_desk_of_twenty_also_gets_the_benchmark_held_to_every_hour() -> None:
