@@ -13,6 +13,7 @@ from sip.simulated import Piecewise
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "config" / "scenarios").glob("*.yaml"))
+ROBUSTNESS = sorted((ROOT / "config" / "scenarios" / "robustness").glob("*.yaml"))
 
 MINIMAL = """\
 duration_s: 3600
@@ -82,7 +83,7 @@ def test_the_shipped_example_is_the_issue_example_unchanged() -> None:
     assert (ROOT / "config" / "scenarios" / "example-20.yaml").read_text() == ISSUE_EXAMPLE
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+@pytest.mark.parametrize("path", SCENARIOS + ROBUSTNESS, ids=[p.stem for p in SCENARIOS + ROBUSTNESS])
 def test_every_shipped_scenario_is_valid(path: Path) -> None:
     sc = load_scenario(path)
     sc.campaign()
