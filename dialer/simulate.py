@@ -70,8 +70,8 @@ CONTROL_EVERY_S = 60.0              # nothing changes the simulated campaign; po
 SAMPLE_EVERY_S = 60.0               # time series for --plot
 # Fixed ratios: a coarse scan in batches (run in parallel when jobs > 1), stopped once the abandon
 # rate is clearly over the limit, then four steps between the best feasible coarse ratio and the next.
-# A list that rarely answers needs a ratio past 10 (v2 of the robustness days: 10% answered, ratio
-# 10 abandoned 1.9%); the scan goes on while the ratios still keep within the limit.
+# A list that rarely answers needs a ratio past 10 (config/scenarios/robustness/very-low-answer-25:
+# 10% answered, ratio 10 abandoned 1.9%); the scan goes on while the ratios keep within the limit.
 COARSE_BATCHES = ((1.0, 1.5, 2.0, 2.5, 3.0), (3.5, 4.0, 4.5), (5.0, 6.0, 7.0), (8.0, 9.0, 10.0),
                   (12.0, 14.0, 16.0), (20.0, 24.0, 28.0), (32.0, 36.0, 40.0))
 MAX_FIXED_RATIO = COARSE_BATCHES[-1][-1]
