@@ -102,17 +102,24 @@ class _Distributions:
         self.talk_mean = float(self.talk.mean()) if self.talk.size else 0.0
         self.p_live = obs.live_rate() or 0.0
         self.horizons: np.ndarray | None = None
+        self.offsets: np.ndarray | None = None
 
     def answer_quantiles(self, qs: tuple[float, ...]) -> np.ndarray:
         if self.horizons is None:
-            self.horizons = np.quantile(self.answer, qs)
+            self.horizons = sorted_quantiles(self.answer, qs)
         return self.horizons
+
+    def answer_offsets(self, qs: tuple[float, ...]) -> np.ndarray:
+        """0 and the horizons: the ages at which a ringing call's answer distribution is read."""
+        if self.offsets is None:
+            self.offsets = np.concatenate(([0.0], self.answer_quantiles(qs)))
+        return self.offsets
 
     @staticmethod
     def cdf(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
         if sorted_values.size == 0:
             return np.zeros_like(x)
-        return np.searchsorted(sorted_values, x, side="right") / sorted_values.size
+        return sorted_values.searchsorted(x, side="right") / sorted_values.size
 
     def talk_done_by(self, elapsed: np.ndarray, within: np.ndarray) -> np.ndarray:
         """P(T <= elapsed + within | T > elapsed), agents x horizons; exponential beyond the data."""
@@ -121,17 +128,33 @@ class _Distributions:
         return done_within(self.talk, elapsed, within, tail)
 
 
+def sorted_quantiles(sorted_values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """``np.quantile(sorted_values, qs)`` (its default, linear method, to the last bit) for values
+    already sorted: numpy's general path partitions the array again, four times the cost, on
+    every rebuild of the distributions."""
+    n = sorted_values.size
+    virtual = (n - 1) * np.asarray(qs, float)
+    below = np.minimum(np.floor(virtual).astype(np.intp), n - 1)
+    above = np.minimum(below + 1, n - 1)
+    t = virtual - below
+    lo, hi = sorted_values[below], sorted_values[above]
+    diff = hi - lo
+    # numpy's lerp: from the lower value under t = 0.5, from the upper one from there on.
+    return np.where(t >= 0.5, hi - diff * (1 - t), lo + diff * t)
+
+
 def done_within(sorted_values: np.ndarray, elapsed: np.ndarray, within: np.ndarray,
                 overdue: np.ndarray | float) -> np.ndarray:
     """P(X <= e + w | X > e) from sorted samples of X, one row per ``elapsed`` e and one column per
     ``within`` w; ``overdue`` where no sample lasted longer than e."""
-    e = elapsed[:, None]
-    f_now = _Distributions.cdf(sorted_values, e)
-    f_then = _Distributions.cdf(sorted_values, e + within[None, :])
+    # One search for "now" and every horizon: column 0 is e itself (e + 0).
+    f = _Distributions.cdf(sorted_values, elapsed[:, None] + np.concatenate(([0.0], within))[None, :])
+    f_now, f_then = f[:, :1], f[:, 1:]
     survive = 1.0 - f_now
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prob = np.where(survive > 1e-9, (f_then - f_now) / survive, overdue)
-    return np.clip(prob, 0.0, 1.0)
+    # (Dividing by at least 1e-9 changes nothing where survive > 1e-9, the only place it is used,
+    # and spares a floating-point error state per call.)
+    prob = np.where(survive > 1e-9, (f_then - f_now) / np.maximum(survive, 1e-9), overdue)
+    return prob.clip(0.0, 1.0)
 
 
 @dataclass
@@ -248,6 +271,9 @@ class PredictivePolicy:
     def _learn_wrap_ups(self, agents: AgentSnapshot, now: float) -> None:
         """Learn how long wrap-ups last: a wrap-up is known by its start (now - time in it so
         far); one gone since the last snapshot ended between the two."""
+        if not agents.wrapping_s and not self._wrap_starts:       # nobody wrapping, before or now
+            self._wrap_last_now = now
+            return
         starts = Counter(round(now - age, 3) for age in agents.wrapping_s)
         ended = self._wrap_starts - starts
         if ended and self._wrap_last_now is not None:
@@ -337,34 +363,34 @@ class PredictivePolicy:
         wrap = s.typical_wrap_s if s.typical_wrap_s is not None else (
             float(self._wrap_lengths().mean()) if self._wrap_seen else 0.0)
 
-        # Agents free by each horizon.
-        free_mu = np.full(horizons.shape, float(s.agents.idle))
-        free_var = np.zeros_like(free_mu)
+        # Agents free by each horizon (the zeros and scalars grow into arrays as terms are added).
+        free_mu: np.ndarray | float = float(s.agents.idle)
+        free_var: np.ndarray | float = 0.0
         # A talking agent can be free by a horizon only if a wrap-up fits before it (with long
         # wrap-ups, none does: skip the agents x horizons work, which would add exact zeros).
         if s.agents.talking_s and d.talk.size >= self.min_talks and reach.max() > wrap:
             # (Before enough conversations have ended, the ones that did are the short ones:
             # trusting them would expect agents back too soon. Count only idle agents then.)
             prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
-            free_mu += prob.sum(axis=0)
-            free_var += (prob * (1 - prob)).sum(axis=0)
+            free_mu = free_mu + prob.sum(axis=0)
+            free_var = free_var + (prob * (1 - prob)).sum(axis=0)
         if s.agents.wrapping_s:
             done = self._wrap_done_by(np.asarray(s.agents.wrapping_s, float), reach, s.typical_wrap_s)
-            free_mu += done.sum(axis=0)
-            free_var += (done * (1 - done)).sum(axis=0)
+            free_mu = free_mu + done.sum(axis=0)
+            free_var = free_var + (done * (1 - done)).sum(axis=0)
 
         # People on the line by each horizon, from the calls already out.
-        live_mu = np.full(horizons.shape, float(s.calls_waiting_for_agent))
-        live_var = np.zeros_like(live_mu)
+        live_mu: np.ndarray | float = float(s.calls_waiting_for_agent)
+        live_var: np.ndarray | float = 0.0
         if s.ringing_s:
             r = np.asarray(s.ringing_s, float)[:, None]
-            g_now = d.cdf(d.answer, r)
-            g_then = d.cdf(d.answer, r + horizons[None, :])
+            g = d.cdf(d.answer, r + d.answer_offsets(self.horizons_q)[None, :])   # column 0: now
+            g_now, g_then = g[:, :1], g[:, 1:]
             h_now = d.cdf(d.other, r)
             pending = np.maximum(1.0 - p * g_now - (1.0 - p) * h_now, 1e-6)
-            q = np.clip(p * (g_then - g_now) / pending, 0.0, 1.0)
-            live_mu += q.sum(axis=0)
-            live_var += (q * (1 - q)).sum(axis=0)
+            q = (p * (g_then - g_now) / pending).clip(0.0, 1.0)
+            live_mu = live_mu + q.sum(axis=0)
+            live_var = live_var + (q * (1 - q)).sum(axis=0)
 
         q_new = p * d.cdf(d.answer, horizons)                     # one new call, by each horizon
         base_mu = live_mu - free_mu
@@ -374,7 +400,8 @@ class PredictivePolicy:
         # shortfall reached so far (a reflected process): estimate them, for k = 0..cap new
         # calls, by the largest expected shortfall over the horizons.
         k = np.arange(cap + 1, dtype=float)[:, None]
-        shortfall = expected_shortfall(base_mu + k * q_new, base_var + k * q_new * (1 - q_new))
+        kq = k * q_new
+        shortfall = expected_shortfall(base_mu + kq, base_var + kq * (1 - q_new))
         return shortfall.max(axis=1)
 
 
@@ -457,5 +484,5 @@ def first_step_over(cost: np.ndarray, theta: float) -> int:
     ``cost[k]`` is the cost (expected abandons per expected person reached) of k new calls; the
     steps grow with k (E[(X)+] is convex in the mean), so the first step over ``theta`` ends it.
     """
-    too_risky = np.flatnonzero(np.diff(cost) > theta)
+    too_risky = np.flatnonzero(cost[1:] - cost[:-1] > theta)
     return int(too_risky[0]) if too_risky.size else len(cost) - 1

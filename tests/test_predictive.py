@@ -19,6 +19,7 @@ from dialer.predictive import (
     first_step_over,
     hour_legal_count,
     hour_sure_count,
+    sorted_quantiles,
     spendable,
 )
 from sip.telephony import AgentSnapshot
@@ -57,6 +58,18 @@ def test_expected_shortfall_matches_the_normal_closed_form() -> None:
     assert values[0] == pytest.approx(0.398942, abs=1e-5)
     assert values[1] == pytest.approx(10.0, abs=1e-6)
     assert values[2] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_horizons_are_numpys_quantiles_to_the_last_bit() -> None:
+    # The policy reads its horizons off sorted delays without numpy's partition; a decision may
+    # sit on a threshold, so anything but the same floats would change simulated days.
+    rng = np.random.default_rng(5)
+    qs = (0.1, 0.3, 0.5, 0.7, 0.9)
+    for n in [1, 2, 3, 5, 7, 10, 41, 399, 400]:
+        for values in (rng.lognormal(2.7, 0.45, n), np.round(rng.uniform(0, 30, n), 1), np.full(n, 14.0)):
+            ordered = np.sort(values)
+            assert np.array_equal(sorted_quantiles(ordered, qs), np.quantile(ordered, qs))
+    assert np.array_equal(sorted_quantiles(np.array([1.0, 2.0]), (0.0, 0.5, 1.0)), [1.0, 1.5, 2.0])
 
 
 def test_with_little_data_it_dials_one_call_per_idle_agent() -> None:
