@@ -376,6 +376,7 @@ class CampaignEngine:
             observed=self.observed,
             agent_patience_s=self.cfg.pacing.agent_patience_s,
             typical_wrap_s=getattr(self.telephony.agents, "typical_wrap_s", None),
+            ring_timeout_s=self.cfg.pacing.ring_timeout_s,
         )
 
     async def _idle_sleep(self, launched: int, now: float, until_epoch: float | None) -> None:

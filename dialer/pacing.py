@@ -115,6 +115,7 @@ class PacingState:
     observed: Observations | None = None
     agent_patience_s: float = 2.0
     typical_wrap_s: float | None = None          # the agent desk's wrap-up time, when it knows one
+    ring_timeout_s: float | None = None          # an unanswered call is ended after ringing this long
 
 
 class PacingPolicy(Protocol):

@@ -181,6 +181,10 @@ class PredictivePolicy:
     first_theta_share: float = 0.75     # θ before any spending is measured, in limits
     hold_share: float = 0.075           # θ while the window is over the limit, in limits
     pinned_theta: float | None = None   # θ held here, never steered: the model's own frontier
+    warmup_bound_z: float = 1.645       # warm-up: the live share is taken this far up its interval
+    warmup_spread_z: float = 1.5        # warm-up: the people all calls out may bring, this far up
+    warmup_cohort: int = 10             # warm-up: calls surely resolved before the bound is used
+    resolve_slack_s: float = 5.0        # a call is surely resolved this long after its ring timeout
     meter: SpendingMeter = field(default_factory=lambda: SpendingMeter(), repr=False)
     theta: float = field(default=0.0)
     name: str = "callpact"
@@ -195,6 +199,7 @@ class PredictivePolicy:
     _wrap_last_now: float | None = field(default=None, repr=False)
     _most_agents: int = field(default=0, repr=False)
     _first_seen: float | None = field(default=None, repr=False)
+    _placed: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
 
     def __post_init__(self) -> None:
         if self.theta <= 0:
@@ -243,7 +248,7 @@ class PredictivePolicy:
             return 0
         obs = s.observed
         if obs is None or not self._trusted(obs):
-            return min(progressive, cap)
+            return min(max(progressive, self._warmup_calls(s, obs)), cap)
         # Nothing happened since the last decision (no answer, no hang-up, no agent change, no
         # launch): the calls that decision sent are the ones in flight; deciding again is waste.
         signature = (agents.idle, agents.talking, agents.wrapping, agents.logged_in, s.calls_ringing,
@@ -297,6 +302,40 @@ class PredictivePolicy:
         if fixed_wrap:
             return (ages[:, None] + within[None, :] >= fixed_wrap).astype(float)
         return np.ones((ages.size, within.size))
+
+    def _warmup_calls(self, s: PacingState, obs: Observations | None) -> int:
+        """New calls while the estimates cannot be trusted yet: as many as keep the people that
+        every call out may bring, ``warmup_spread_z`` deviations up, within the idle agents, at
+        the highest live share the calls seen so far make likely.
+
+        That share is read off a cohort the early answers cannot bias: the calls placed at least
+        a ring timeout ago, all resolved by now (the calls resolved so far over-represent
+        quick failures, which come first, and would understate it). Its live answers are
+        counted as every live answer so far, of any age, and any of its calls still ringing
+        past the timeout as one more, which can only overstate the share; the bound is
+        Wilson's, ``warmup_bound_z`` up. Until such a cohort exists, and while
+        the bound allows no more, this is progressive dialling. Agents about to be free are
+        not counted on: the talk times are not known yet.
+        """
+        if obs is None or s.ring_timeout_s is None:
+            return 0
+        self._placed.append((s.now, obs.calls_finished + s.calls_ringing))
+        resolved_by = s.now - s.ring_timeout_s - self.resolve_slack_s
+        while len(self._placed) > 1 and self._placed[1][0] <= resolved_by:
+            self._placed.popleft()
+        if self._placed[0][0] > resolved_by or self._placed[0][1] < self.warmup_cohort:
+            return 0
+        # (A call of the cohort still ringing, past its timeout, is counted as a person.)
+        overdue = sum(1 for age in s.ringing_s if age >= s.ring_timeout_s + self.resolve_slack_s)
+        cohort = self._placed[0][1]
+        p = wilson_upper(min(obs.live_answers + overdue, cohort), cohort, self.warmup_bound_z)
+        free = s.agents.idle - s.calls_waiting_for_agent
+        if p >= 1.0 or free <= 0:
+            return 0
+        # The most calls out, t, with p·t + z·sqrt(p(1-p)·t) <= free (a quadratic in sqrt(t)).
+        b = self.warmup_spread_z * math.sqrt(p * (1.0 - p))
+        root = (-b + math.sqrt(b * b + 4.0 * p * free)) / (2.0 * p)
+        return max(0, math.floor(root * root + 1e-9) - s.calls_ringing)
 
     def _trusted(self, obs: Observations) -> bool:
         return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
@@ -476,6 +515,17 @@ def hour_sure_count(limit: float, answered: int, to_come: float, z: float) -> in
     ``to_come`` expected, ``z`` (Poisson) deviations fewer. Planned on the expected answers,
     an hour that brought a few less would find its last abandon over the limit."""
     return hour_legal_count(limit, answered + max(0.0, to_come - z * math.sqrt(to_come)))
+
+
+def wilson_upper(successes: int, trials: int, z: float) -> float:
+    """The upper end of Wilson's score interval for a share (1 with no trials)."""
+    if trials <= 0:
+        return 1.0
+    share = successes / trials
+    z2 = z * z
+    centre = share + z2 / (2 * trials)
+    spread = z * math.sqrt(share * (1.0 - share) / trials + z2 / (4 * trials * trials))
+    return min(1.0, (centre + spread) / (1.0 + z2 / trials))
 
 
 def first_step_over(cost: np.ndarray, theta: float) -> int:

@@ -21,6 +21,7 @@ from dialer.predictive import (
     hour_sure_count,
     sorted_quantiles,
     spendable,
+    wilson_upper,
 )
 from sip.telephony import AgentSnapshot
 
@@ -77,6 +78,51 @@ def test_with_little_data_it_dials_one_call_per_idle_agent() -> None:
     few = observations(0.25, n=20)
     assert policy.calls_to_launch(state(idle=5, talking=(30.0,) * 15, obs=few)) == 5
     assert policy.calls_to_launch(state(idle=5, talking=(30.0,) * 15, ringing=(3.0, 4.0), obs=few)) == 3
+
+
+def first_wave(live: int, resolved: int) -> Observations:
+    obs = Observations()
+    for i in range(resolved):
+        obs.call_resolved(i < live, 14.0 if i < live else 25.0)
+    return obs
+
+
+def warm_up(policy: PredictivePolicy, live: int, *, idle: int = 20, at: float = 31.0) -> int:
+    """A campaign's first 20 calls: placed at 0 s, ``live`` of them answered by people (now
+    talking), the rest unanswered; the decision asked for ``at`` seconds later."""
+    ringing_then = replace(state(idle=20, obs=Observations(), now=1.0), calls_ringing=20,
+                           ringing_s=(1.0,) * 20, ring_timeout_s=25.0)
+    policy.calls_to_launch(replace(ringing_then, now=0.0, calls_ringing=0, ringing_s=()))
+    policy.calls_to_launch(ringing_then)
+    later = state(idle=idle, talking=(20.0,) * (20 - idle), obs=first_wave(live, 20), now=at)
+    return policy.calls_to_launch(replace(later, ring_timeout_s=25.0))
+
+
+def test_the_warm_up_dials_ahead_once_a_ring_timeouts_worth_of_calls_has_resolved() -> None:
+    # 2 of the first 20 calls reached a person: the live share is at most ~27% (Wilson, 95%
+    # one-sided), so 18 idle agents can take the people of about 45 calls even 1.5 deviations up.
+    n = warm_up(PredictivePolicy(), live=2, idle=18)
+    p = wilson_upper(2, 20, 1.645)
+    assert 0.2 < p < 0.3
+    assert n > 2 * 18
+    def people_up(calls: int) -> float:
+        return p * calls + 1.5 * math.sqrt(p * (1 - p) * calls)
+    assert people_up(n) <= 18 < people_up(n + 1)
+
+
+def test_the_warm_up_is_progressive_before_any_call_can_have_rung_out() -> None:
+    # 25 s into the campaign the calls that have resolved are the quick failures: the share of
+    # people among them says nothing yet, so one call per idle agent.
+    assert warm_up(PredictivePolicy(), live=0, idle=20, at=25.0) == 20
+    # Where half of the first calls reached a person, the bound allows barely more than that.
+    assert warm_up(PredictivePolicy(), live=10, idle=10) == 11
+
+
+def test_without_a_ring_timeout_the_warm_up_is_progressive() -> None:
+    policy = PredictivePolicy()
+    few = first_wave(2, 20)
+    assert policy.calls_to_launch(state(idle=18, talking=(20.0,) * 2, obs=few, now=0.0)) == 18
+    assert policy.calls_to_launch(state(idle=18, talking=(20.0,) * 2, obs=few, now=60.0)) == 18
 
 
 def test_idle_agents_get_several_calls_each_when_a_quarter_of_calls_reach_someone() -> None:
