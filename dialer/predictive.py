@@ -41,9 +41,11 @@ law counts the window, and a five-agent hour's count is one burst.
 With no budget left ``θ`` falls to a sliver, not to progressive dialling: the
 policy still dials ahead for agents nearly certain to be free, which progressive
 dialling would leave idle (with short calls, most of the time).
-Only while too few calls have been observed to trust the estimates (the start
-of a campaign) does it dial progressively (one call per idle agent), which
-cannot overload the agents.
+While too few calls have been observed to trust the estimates (the start of a
+campaign) the model is not used: for the first ring timeout the policy dials one
+call per idle agent, which cannot overload them, and from then on as many as keep
+the people all calls out may bring within the idle agents at a live share bounded
+above (Wilson's interval on the calls placed a ring timeout ago, all resolved).
 
 This combines the queueing view of Issabel's dialer (agents likely to be free
 within seconds, from the talk-time distribution) and the answer-probability

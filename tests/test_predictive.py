@@ -99,8 +99,8 @@ def warm_up(policy: PredictivePolicy, live: int, *, idle: int = 20, at: float = 
 
 
 def test_the_warm_up_dials_ahead_once_a_ring_timeouts_worth_of_calls_has_resolved() -> None:
-    # 2 of the first 20 calls reached a person: the live share is at most ~27% (Wilson, 95%
-    # one-sided), so 18 idle agents can take the people of about 45 calls even 1.5 deviations up.
+    # 2 of the first 20 calls reached a person: the live share is at most ~26% (Wilson, 95%
+    # one-sided), so 18 idle agents can take the people of about 50 calls even 1.5 deviations up.
     n = warm_up(PredictivePolicy(), live=2, idle=18)
     p = wilson_upper(2, 20, 1.645)
     assert 0.2 < p < 0.3
