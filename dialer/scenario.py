@@ -26,7 +26,7 @@ desk whose staffing follows the ``agents`` schedule, and a campaign
 configuration (always-open calling hours, no jurisdiction) carrying the pacing
 limits: ``ring_timeout = no_answer_timeout_s``, ``agent_patience = patience_s``,
 ``max_abandon_rate = abandon_limit``, ``max_lines = lines``,
-``calls_per_second = cps``, dial level 1 to :data:`MAX_DIAL_LEVEL`.
+``calls_per_second = cps``, dial level 1 to :data:`MAX_DIAL_LEVEL` (the most a campaign may set).
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ from sip.simulated import NetworkProfile, Piecewise, SimulatedAgents
 __all__ = ["MAX_DIAL_LEVEL", "SCENARIO_KEYS", "Scenario", "load_scenario", "parse_scenario"]
 
 CAMPAIGN_NAME = "simulate"
-MAX_DIAL_LEVEL = 5.0
+# The most a campaign's dial_level.max may be: the simulator lets callpact dial as far as any campaign
+# could be set to, so the lines and calls per second are the limits that bind, as in the scenario.
+MAX_DIAL_LEVEL = 10.0
 MAX_RING_TIMEOUT_S = 120.0
 MAX_DURATION_S = 7 * 86400.0
 
