@@ -514,26 +514,14 @@ def test_callpact_keeps_the_abandon_limits_on_every_shipped_scenario(path: Path)
 
 
 def test_on_a_list_that_rarely_answers_the_first_minutes_are_not_spent_dialling_progressively() -> None:
-    # The first four minutes of a 20-agent campaign on a list where about one call in eight
-    # reaches a person. Until its estimates can be trusted (40 calls resolved, 12 people,
-    # a few ended talks: about three and a half minutes here) the policy used to dial one call
-    # per idle agent, and the agents waited most of those minutes. Once a ring timeout's worth
-    # of calls has resolved it dials ahead at the live share those calls allow, bounded above.
-    sc = parse_scenario("""
-seed: 31
-duration_s: 240
-agents: 20
-answer_prob: 0.15
-machine_share: 0.20
-amd_s: 2.5
-ring_s: {dist: lognormal, mean: 16, sd: 7}
-no_answer_timeout_s: 25
-talk_s: {dist: lognormal, mean: 120, sd: 70}
-wrap_s: {dist: fixed, mean: 10}
-patience_s: 2
-lines: 300
-cps: 20
-""")
+    # The first four minutes of the shipped low-answer-15 day: 20 agents, a list where about one
+    # call in eight reaches a person. Until its estimates can be trusted (40 calls resolved, 12
+    # people, a few ended talks: about three and a half minutes here) the policy used to dial one
+    # call per idle agent, and the agents waited most of those minutes. Once a ring timeout's
+    # worth of calls has resolved it dials ahead at the live share those calls allow, bounded above.
+    from dialer.scenario import load_scenario
+
+    sc = replace(load_scenario(ROOT / "config" / "scenarios" / "low-answer-15.yaml"), duration_s=240.0)
     callpact, progressive = run_policy(sc, "callpact"), run_policy(sc, "progressive")
     assert callpact.utilisation > 1.5 * progressive.utilisation
     assert callpact.live_answers > 1.5 * progressive.live_answers
