@@ -32,6 +32,7 @@ LEGAL_MAX_ABANDON_RATE = 0.03
 ABANDON_QUIET_S = 72 * 3600
 MIN_RING_S = 15.0
 MAX_AGENT_PATIENCE_S = 2.0
+MAX_DIAL_LEVEL = 10.0          # the most lines per logged-in agent a campaign's dial_level may allow
 US_MAX_PER_WEEK = 7
 
 
@@ -272,8 +273,8 @@ def _read_pacing(sec: Section) -> PacingConfig:
     window = sec.duration("abandon_window", 24 * 3600.0, minimum=3600, maximum=31 * 86400)
 
     level = sec.section("dial_level")
-    lo = level.number("min", 1.0, minimum=1, maximum=10)
-    hi = level.number("max", 3.0, minimum=1, maximum=10)
+    lo = level.number("min", 1.0, minimum=1, maximum=MAX_DIAL_LEVEL)
+    hi = level.number("max", 3.0, minimum=1, maximum=MAX_DIAL_LEVEL)
     if lo > hi:
         raise level.error("min", f"{lo:g} is above max {hi:g}; min must not exceed max")
     level.finish(("min", "max"))

@@ -26,7 +26,8 @@ desk whose staffing follows the ``agents`` schedule, and a campaign
 configuration (always-open calling hours, no jurisdiction) carrying the pacing
 limits: ``ring_timeout = no_answer_timeout_s``, ``agent_patience = patience_s``,
 ``max_abandon_rate = abandon_limit``, ``max_lines = lines``,
-``calls_per_second = cps``, dial level 1 to :data:`MAX_DIAL_LEVEL` (the most a campaign may set).
+``calls_per_second = cps``, dial level 1 to :data:`~dialer.campaign.MAX_DIAL_LEVEL`, the
+most a campaign may set, so the lines and calls per second are the limits that bind.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from dialer.always_open import always_open_campaign
 from dialer.campaign import (
     LEGAL_MAX_ABANDON_RATE,
     MAX_AGENT_PATIENCE_S,
+    MAX_DIAL_LEVEL,
     MIN_RING_S,
     CampaignConfig,
     parse_campaign,
@@ -53,9 +55,6 @@ from sip.simulated import NetworkProfile, Piecewise, SimulatedAgents
 __all__ = ["MAX_DIAL_LEVEL", "SCENARIO_KEYS", "Scenario", "load_scenario", "parse_scenario"]
 
 CAMPAIGN_NAME = "simulate"
-# The most a campaign's dial_level.max may be: the simulator lets callpact dial as far as any campaign
-# could be set to, so the lines and calls per second are the limits that bind, as in the scenario.
-MAX_DIAL_LEVEL = 10.0
 MAX_RING_TIMEOUT_S = 120.0
 MAX_DURATION_S = 7 * 86400.0
 
