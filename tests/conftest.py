@@ -38,3 +38,20 @@ async def store(redis_url: str) -> AsyncIterator[Store]:
     s = await Store.open(redis_url)
     yield s
     await s.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failing test against the real Asterisk shows the end of Asterisk's log, SIP trace included.
+
+    Such failures are rare and timing-bound (one a CI run in twenty); without Asterisk's side of the
+    call the next session can only guess at them.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    state = getattr(item, "funcargs", {}).get("asterisk")
+    if report.failed and isinstance(state, dict) and state.get("dir_path"):
+        log = Path(state["dir_path"]) / "log" / "messages.log"
+        if log.exists():
+            lines = log.read_text(errors="replace").splitlines()[-400:]
+            report.sections.append(("asterisk log/messages.log (last 400 lines)", "\n".join(lines)))
