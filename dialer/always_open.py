@@ -42,6 +42,7 @@ def always_open_campaign(
     abandon_window: Duration | None = None,
     max_dial_level: float | None = None,
     agent_patience: Duration | None = None,
+    amd_false_machine_rate: float | None = None,
     attempts: Mapping[str, int | Duration] | None = None,
     retry: Mapping[str, Duration] | None = None,
 ) -> str:
@@ -63,7 +64,8 @@ def always_open_campaign(
     pacing: dict[str, Any] = {}
     for key, value in (("max_abandon_rate", max_abandon_rate), ("abandon_window", abandon_window),
                        ("ratio", ratio), ("max_lines", max_lines), ("calls_per_second", calls_per_second),
-                       ("ring_timeout", ring_timeout), ("agent_patience", agent_patience)):
+                       ("ring_timeout", ring_timeout), ("agent_patience", agent_patience),
+                       ("amd_false_machine_rate", amd_false_machine_rate)):
         _put(pacing, key, value)
     if max_dial_level is not None:
         pacing["dial_level"] = {"max": max_dial_level}

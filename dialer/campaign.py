@@ -89,6 +89,33 @@ class PacingConfig:
     agent_patience_s: float = MAX_AGENT_PATIENCE_S
     abandon_message: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ABANDON_MESSAGE))
     hourly_cap: str = "auto"            # hold each clock hour to the limit too: auto | always | never
+    amd_false_machine_rate: float = 0.0  # share of live people AMD takes for a machine (Ofcom counts them)
+
+    @property
+    def pacing_abandon_rate(self) -> float:
+        """The abandons per live answer *seen* that pacing may spend.
+
+        Ofcom counts a live person whom answering-machine detection took for a machine (and
+        played the voicemail message, or hung up on) as an abandoned call, on a reasoned estimate.
+        With ``r`` the share of people AMD takes for machines, ``L`` people reached an agent or
+        the information message and ``A`` of them were abandoned, the false positives are
+        ``F = L·r/(1 − r)`` and the legal rate is ``(A + F) / (L + F)``. That stays within the
+        limit ``c`` exactly while ``A/L ≤ (c − r)/(1 − r)``: the budget pacing steers by.
+        """
+        r = self.amd_false_machine_rate
+        return (self.max_abandon_rate - r) / (1.0 - r)
+
+
+def amd_false_positives(live_answers: float, false_machine_rate: float) -> float:
+    """Ofcom's reasoned estimate of the live people AMD took for machines, beside ``live_answers``
+    people it passed on as people (see :attr:`PacingConfig.pacing_abandon_rate`)."""
+    return live_answers * false_machine_rate / (1.0 - false_machine_rate)
+
+
+def ofcom_abandon_rate(live_answers: int, abandoned: int, false_machine_rate: float) -> float:
+    """The abandon rate as Ofcom counts it: the estimated AMD false positives are abandoned live calls."""
+    f = amd_false_positives(live_answers, false_machine_rate)
+    return (abandoned + f) / (live_answers + f) if live_answers else 0.0
 
 
 @dataclass(frozen=True)
@@ -302,17 +329,28 @@ def _read_pacing(sec: Section) -> PacingConfig:
         raise sec.error("hourly_cap", f"must be one of {', '.join(HOURLY_CAPS)}, not {hourly!r} (auto: "
                                       f"every clock hour is held to the limit in the first hour and once "
                                       f"the desk has had {HOURLY_CAP_MIN_AGENTS} agents logged in at once)")
+    false_machine = _read_share(sec, "amd_false_machine_rate", 0.0)
+    if false_machine < 0:
+        raise sec.error("amd_false_machine_rate", f"must be 0 or more, not {false_machine:g}")
+    if false_machine >= rate - 1e-12:
+        raise sec.error("amd_false_machine_rate",
+                        f"{false_machine:g} is not below max_abandon_rate {rate:g}: Ofcom counts every live "
+                        f"person that answering-machine detection takes for a machine as an abandoned "
+                        f"call, so these alone would spend the whole limit; make AMD more careful "
+                        f"(tools/amd_eval.py measures it) or dial without it")
     sec.finish(("max_abandon_rate", "abandon_window", "dial_level", "ratio", "max_lines",
-                "calls_per_second", "ring_timeout", "agent_patience", "abandon_message", "hourly_cap"))
+                "calls_per_second", "ring_timeout", "agent_patience", "abandon_message", "hourly_cap",
+                "amd_false_machine_rate"))
     return PacingConfig(
         max_abandon_rate=rate, abandon_window_s=window, min_dial_level=lo, max_dial_level=hi, ratio=ratio,
         max_lines=max_lines, calls_per_second=cps, ring_timeout_s=ring, agent_patience_s=patience,
-        abandon_message=messages, hourly_cap=hourly,
+        abandon_message=messages, hourly_cap=hourly, amd_false_machine_rate=false_machine,
     )
 
 
-def _read_rate(sec: Section) -> float:
-    raw = sec.raw("max_abandon_rate", LEGAL_MAX_ABANDON_RATE)
+def _read_share(sec: Section, key: str, default: float) -> float:
+    """A share written as a fraction (0.03) or a percentage ("3%")."""
+    raw = sec.raw(key, default)
     rate: float | None = None
     if isinstance(raw, str) and raw.strip().endswith("%"):
         try:
@@ -322,8 +360,12 @@ def _read_rate(sec: Section) -> float:
     elif isinstance(raw, int | float) and not isinstance(raw, bool):
         rate = float(raw)
     if rate is None:
-        raise sec.error("max_abandon_rate", f"must be a fraction like 0.03 or a percentage like 3%, "
-                                            f"not {raw!r}")
+        raise sec.error(key, f"must be a fraction like 0.03 or a percentage like 3%, not {raw!r}")
+    return rate
+
+
+def _read_rate(sec: Section) -> float:
+    rate = _read_share(sec, "max_abandon_rate", LEGAL_MAX_ABANDON_RATE)
     if rate <= 0:
         raise sec.error("max_abandon_rate", f"must be more than 0, not {rate:g}")
     if rate > LEGAL_MAX_ABANDON_RATE + 1e-12:

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dialer import __version__
-from dialer.campaign import parse_campaign, set_campaign_key
+from dialer.campaign import amd_false_positives, ofcom_abandon_rate, parse_campaign, set_campaign_key
 from dialer.errors import CallpactError, ConfigError, InputError
 from dialer.store import Store
 
@@ -353,7 +353,9 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
     win_live = sum(v[0] for h, v in hourly.items() if h + 3600 > horizon)
     win_ab = sum(v[1] for h, v in hourly.items() if h + 3600 > horizon)
     live, abandoned = stats.get("live", 0), stats.get("abandoned", 0)
-    worst = max((v[1] / v[0] for v in hourly.values() if v[0] >= 1), default=0.0)
+    # The rates as the law counts them: with AMD, the people it took for machines are abandoned calls.
+    r = cfg.pacing.amd_false_machine_rate
+    worst = max((ofcom_abandon_rate(v[0], v[1], r) for v in hourly.values() if v[0] >= 1), default=0.0)
     return {
         "campaign": name,
         "state": control.state,
@@ -367,8 +369,11 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
         "outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("outcome:")},
         "live_answers": live,
         "abandoned": abandoned,
-        "abandon_rate": abandoned / live if live else 0.0,
-        "abandon_rate_window": win_ab / win_live if win_live else 0.0,
+        "abandon_rate": ofcom_abandon_rate(live, abandoned, r),
+        "abandon_rate_window": ofcom_abandon_rate(win_live, win_ab, r),
+        "abandon_rate_seen": abandoned / live if live else 0.0,
+        "amd_false_machine_rate": r,
+        "amd_false_positives": round(amd_false_positives(live, r), 1),
         "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
         "worst_hour_abandon_rate": worst,
         "max_abandon_rate": cfg.pacing.max_abandon_rate,
@@ -400,7 +405,11 @@ def print_report(report: dict[str, Any]) -> None:
               f"{report['debtors_unreachable']} unreachable")
     t.add_row("attempts", f"{report['attempts']} ({report['hopper']['open_attempts']} open)")
     t.add_row("outcomes", ", ".join(f"{k} {v}" for k, v in report["outcomes"].items()) or "-")
-    t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers = "
+    amd = ""
+    if report.get("amd_false_machine_rate"):
+        amd = (f" and {report['amd_false_positives']:g} people AMD is estimated to have taken for machines "
+               f"({report['amd_false_machine_rate']:.1%} of people; Ofcom counts them as abandoned)")
+    t.add_row("abandoned", f"{report['abandoned']} of {report['live_answers']} live answers{amd} = "
               f"{report['abandon_rate']:.2%} (last {report['abandon_window_hours']:g} h: "
               f"{report['abandon_rate_window']:.2%}; limit {report['max_abandon_rate']:.0%})")
     t.add_row("worst hour", f"{report['worst_hour_abandon_rate']:.2%} (clock hours held to the limit: "

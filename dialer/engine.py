@@ -370,7 +370,7 @@ class CampaignEngine:
             lines_in_use=len(self._calls),
             max_lines=self.cfg.pacing.max_lines,
             stats=stats,
-            max_abandon_rate=self.cfg.pacing.max_abandon_rate,
+            max_abandon_rate=self.cfg.pacing.pacing_abandon_rate,
             now=now_loop,
             ringing_s=ringing_s,
             observed=self.observed,

@@ -109,7 +109,7 @@ class PacingState:
     lines_in_use: int
     max_lines: int
     stats: PacingStats
-    max_abandon_rate: float
+    max_abandon_rate: float        # abandons per live answer seen that may be spent (see pacing_abandon_rate)
     now: float = 0.0                             # event-loop time of this decision
     ringing_s: tuple[float, ...] = ()            # seconds since dial of each unanswered call
     observed: Observations | None = None

@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dialer.campaign import HOURLY_CAP_MIN_AGENTS
+from dialer.campaign import HOURLY_CAP_MIN_AGENTS, amd_false_positives
 from dialer.pacing import Observations, PacingState, PacingStats
 from sip.telephony import AgentSnapshot
 
@@ -183,6 +183,7 @@ class PredictivePolicy:
     first_theta_share: float = 0.75     # θ before any spending is measured, in limits
     hold_share: float = 0.075           # θ while the window is over the limit, in limits
     pinned_theta: float | None = None   # θ held here, never steered: the model's own frontier
+    false_machine_rate: float = 0.0     # share of people AMD takes for machines (unseen abandons)
     warmup_bound_z: float = 1.645       # warm-up: the live share is taken this far up its interval
     warmup_spread_z: float = 1.5        # warm-up: the people all calls out may bring, this far up
     warmup_cohort: int = 10             # warm-up: calls surely resolved before the bound is used
@@ -209,13 +210,15 @@ class PredictivePolicy:
 
     @classmethod
     def for_campaign(cls, pacing: PacingConfig) -> PredictivePolicy:
-        return cls(max_abandon_rate=pacing.max_abandon_rate, min_level=pacing.min_dial_level,
-                   max_level=pacing.max_dial_level, hourly_cap=pacing.hourly_cap)
+        return cls(max_abandon_rate=pacing.pacing_abandon_rate, min_level=pacing.min_dial_level,
+                   max_level=pacing.max_dial_level, hourly_cap=pacing.hourly_cap,
+                   false_machine_rate=pacing.amd_false_machine_rate)
 
     def reconfigured(self, pacing: PacingConfig) -> PredictivePolicy:
         """New limits, same learned state."""
-        return replace(self, max_abandon_rate=pacing.max_abandon_rate, min_level=pacing.min_dial_level,
-                       max_level=pacing.max_dial_level, hourly_cap=pacing.hourly_cap)
+        return replace(self, max_abandon_rate=pacing.pacing_abandon_rate, min_level=pacing.min_dial_level,
+                       max_level=pacing.max_dial_level, hourly_cap=pacing.hourly_cap,
+                       false_machine_rate=pacing.amd_false_machine_rate)
 
     def holds_hours(self, logged_in: int, now: float) -> bool:
         """Whether each clock hour is held to the limit, not only the legal window (the law:
@@ -381,6 +384,11 @@ class PredictivePolicy:
         will surely have, spread over the answers left in it (only with ``hold_hour``). Each
         keeps ``spend_z`` deviations of a bursty count in hand, and neither may be spent faster
         than the legal rate.
+
+        With answering-machine detection, the people it takes for machines are abandons too
+        (Ofcom), and no dialer sees which they are: ``max_abandon_rate`` already leaves their
+        expected number out of the budgets (``PacingConfig.pacing_abandon_rate``), and the hour
+        keeps their spread in hand as well, a Poisson count of that mean over the hour.
         """
         limit = self.max_abandon_rate
         window_left = limit * (stats.window_live_answers + per_hour) - stats.window_abandoned - expected_now
@@ -390,7 +398,8 @@ class PredictivePolicy:
         count = hour_sure_count(limit, stats.hour_live_answers, answers_left, self.spend_z)
         if hold_hour and count >= self.hour_min_count:
             hour_left = count - stats.hour_abandoned - expected_now
-            rate = min(rate, spendable(hour_left, self.spend_z, self.burstiness)
+            unseen = amd_false_positives(stats.hour_live_answers + answers_left, self.false_machine_rate)
+            rate = min(rate, spendable(hour_left, self.spend_z, self.burstiness, unseen)
                        / max(answers_left, 0.05 * per_hour, 1.0))
         return min(rate, self.max_pace * limit)
 
@@ -498,11 +507,19 @@ class SpendingMeter:
         return self.calibration * self._recent_expected / self._recent_live
 
 
-def spendable(left: float, z: float, burstiness: float) -> float:
-    """The mean count ``m`` with ``m + z·sqrt(burstiness·m) = left``: the abandons to expect
-    from a budget of ``left`` so that, ``z`` deviations up, it still holds."""
+def spendable(left: float, z: float, burstiness: float, unseen_var: float = 0.0) -> float:
+    """The mean count ``m`` with ``m + z·sqrt(burstiness·m + unseen_var) = left``: the abandons to
+    expect from a budget of ``left`` so that, ``z`` deviations up, it still holds (``unseen_var``:
+    the variance of abandons no dialer sees, AMD's false positives, already out of ``left``)."""
     if left <= 0:
         return 0.0
+    if unseen_var > 0:
+        # (left - m)² = z²(D·m + V), the smaller root; nothing while the spread alone fills left.
+        b = 2.0 * left + z * z * burstiness
+        c = left * left - z * z * unseen_var
+        if c <= 0:
+            return 0.0
+        return (b - math.sqrt(b * b - 4.0 * c)) / 2.0
     root = (-z * math.sqrt(burstiness) + math.sqrt(z * z * burstiness + 4.0 * left)) / 2.0
     return root * root
 

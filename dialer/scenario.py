@@ -59,7 +59,8 @@ MAX_RING_TIMEOUT_S = 120.0
 MAX_DURATION_S = 7 * 86400.0
 
 SCENARIO_KEYS = ("seed", "duration_s", "agents", "answer_prob", "machine_share", "amd_s", "ring_s",
-                 "no_answer_timeout_s", "talk_s", "wrap_s", "patience_s", "abandon_limit", "lines", "cps")
+                 "no_answer_timeout_s", "talk_s", "wrap_s", "patience_s", "abandon_limit", "lines", "cps",
+                 "amd_false_machine")
 
 _AGENTS_HINT = ("a number of agents like 20, or a schedule like "
                 "[{at_s: 0, agents: 20}, {at_s: 4h, agents: 12}]")
@@ -84,6 +85,7 @@ class Scenario:
     abandon_limit: float
     lines: int
     cps: float
+    amd_false_machine: float = 0.0             # share of people AMD takes for machines (Ofcom: abandoned)
     name: str = "scenario"
     source: str = ""
 
@@ -126,7 +128,7 @@ class Scenario:
             busy_prob=0.0,
             failed_prob=0.0,
             setup_s=Fixed(0.0),           # ring_s is counted from the dial
-            amd_false_machine=0.0,
+            amd_false_machine=self.amd_false_machine,
             amd_false_human=0.0,
         )
 
@@ -145,6 +147,7 @@ class Scenario:
             CAMPAIGN_NAME, dial_mode="predictive", max_abandon_rate=self.abandon_limit, abandon_window="24h",
             max_dial_level=MAX_DIAL_LEVEL, max_lines=self.lines, calls_per_second=self.cps,
             ring_timeout=self.no_answer_timeout_s, agent_patience=self.patience_s,
+            amd_false_machine_rate=self.amd_false_machine or None,
             attempts={"max_per_day": 100, "max_per_week": 500, "max_total": 10000, "min_gap": 0})
 
     def campaign(self) -> CampaignConfig:
@@ -191,11 +194,17 @@ def _build(data: Any, source: str, name: str) -> Scenario:
     cps = top.number("cps", 20.0, maximum=1000)
     if cps <= 0:
         raise top.error("cps", f"must be more than 0, not {cps:g}")
+    false_machine = top.number("amd_false_machine", 0.0, minimum=0, maximum=1)
+    if false_machine >= limit:
+        raise top.error("amd_false_machine", f"{false_machine:g} is not below abandon_limit {limit:g}: every "
+                                             f"person AMD takes for a machine counts as abandoned (Ofcom), "
+                                             f"so these alone would break the limit")
     top.finish(SCENARIO_KEYS)
     return Scenario(
         seed=seed, duration_s=duration, agents=agents, answer_prob=answer, machine_share=machine,
         amd_s=amd, ring_s=ring, no_answer_timeout_s=timeout, talk_s=talk, wrap_s=wrap,
-        patience_s=patience, abandon_limit=limit, lines=lines, cps=cps, name=name, source=source,
+        patience_s=patience, abandon_limit=limit, lines=lines, cps=cps, amd_false_machine=false_machine,
+        name=name, source=source,
     )
 
 

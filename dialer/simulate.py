@@ -26,7 +26,8 @@ between the best ratio that held every hour and the next one tried.
 
 Metrics per policy (see docs/simulate.md): ``utilisation`` (agent talk time /
 logged-in time, over the scenario's duration), ``abandon_rate`` (abandoned /
-live answers), ``worst_hour_abandon_rate`` (per clock hour of simulated time,
+live answers; a person AMD took for a machine counts as both, as Ofcom counts
+them), ``worst_hour_abandon_rate`` (per clock hour of simulated time,
 hours with fewer than :data:`MIN_HOUR_LIVE` live answers merged with the next),
 ``calls_placed``, ``live_answers``, ``abandoned``, ``contacts_per_agent_hour``,
 ``agent_wait_mean_s`` and ``agent_wait_p95_s`` (agents' idle spells before each
@@ -38,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -151,19 +152,21 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(ordered[rank - 1])
 
 
-def hourly_counts(records: Iterable[AttemptRecord], start_epoch: float, duration_s: float
-                  ) -> list[dict[str, int]]:
-    """Live answers and abandons per clock hour of the run, by the instant of the answer."""
+def hourly_counts(records: Iterable[AttemptRecord], start_epoch: float, duration_s: float,
+                  false_machines: Collection[str] = ()) -> list[dict[str, int]]:
+    """Live answers and abandons per clock hour of the run, by the instant of the answer; a person
+    AMD took for a machine (an attempt in ``false_machines``) is both, as Ofcom counts them."""
     hours = max(1, math.ceil(duration_s / 3600))
     live = [0] * hours
     abandoned = [0] * hours
     for r in records:
-        if not r.live:
+        taken_for_machine = r.attempt_id in false_machines
+        if not (r.live or taken_for_machine):
             continue
         at = r.answered_at if r.answered_at is not None else (r.ended_at or r.dialled_at)
         h = min(hours - 1, max(0, int((at - start_epoch) // 3600)))
         live[h] += 1
-        abandoned[h] += r.abandoned
+        abandoned[h] += r.abandoned or taken_for_machine
     return [{"hour": h, "live_answers": live[h], "abandoned": abandoned[h]} for h in range(hours)]
 
 
@@ -197,7 +200,7 @@ def _make_policy(name: str, cfg: CampaignConfig, scenario: Scenario, start_loop:
     if name == "progressive":
         return Progressive()
     if name == "adaptive_tapered":
-        return AdaptiveTapered(max_level=cfg.pacing.max_dial_level, drop_limit=scenario.abandon_limit,
+        return AdaptiveTapered(max_level=cfg.pacing.max_dial_level, drop_limit=cfg.pacing.pacing_abandon_rate,
                                day_end=start_loop + scenario.duration_s, available_only=True)
     if name.startswith("ratio:"):
         return FixedRatio(ratio=float(name.removeprefix("ratio:")), name=name)
@@ -264,11 +267,13 @@ async def _run(scenario: Scenario, policy_name: str, *, tick_s: float, sample_ev
         await network.close()
     stats = end_stats[0] if end_stats else desk.stats()
     records = store.records
-    live = sum(1 for r in records if r.live)
-    abandoned = sum(1 for r in records if r.abandoned)
+    # A person AMD took for a machine heard no agent: the law counts a live answer and an abandon.
+    false_machines = network.false_machines
+    live = sum(1 for r in records if r.live or r.attempt_id in false_machines)
+    abandoned = sum(1 for r in records if r.abandoned or r.attempt_id in false_machines)
     contacts = sum(1 for r in records if r.connected_at is not None)
     hours_logged = stats.logged_in_s / 3600
-    hourly = hourly_counts(records, START_EPOCH, scenario.duration_s)
+    hourly = hourly_counts(records, START_EPOCH, scenario.duration_s, false_machines)
     spells = stats.idle_spells
     return PolicyResult(
         policy=policy_name,

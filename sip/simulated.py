@@ -737,6 +737,8 @@ class SimulatedCall(Call):
         self.answered_at = at
         self.answered_by = self.fate.reported
         self._network.answered[self.fate.reported] += 1  # type: ignore[index]
+        if self.fate.truth is AnsweredBy.HUMAN and self.fate.reported is AnsweredBy.MACHINE:
+            self._network.false_machines.add(self.request.attempt_id)
         self._emit(CallEvent(CallEventKind.ANSWERED, at, answered_by=self.fate.reported))
         if self.fate.truth is AnsweredBy.MACHINE:
             self._arm_far_end(max(at, picked_up_at + self.fate.machine_hangup_s))
@@ -1026,6 +1028,7 @@ class SimulatedNetwork(Telephony):
         self.rejected = 0
         self.ended_by_cause: Counter[HangupCause] = Counter()
         self.answered: Counter[AnsweredBy] = Counter()
+        self.false_machines: set[str] = set()   # attempts whose person AMD took for a machine
         self.peak_lines = 0
         self.started_at: float | None = None
         self._active: set[SimulatedCall] = set()
