@@ -153,6 +153,18 @@ def test_it_never_exceeds_the_maximum_dial_level() -> None:
     assert policy.calls_to_launch(s) == 1                     # 2 x 10 - 14 ringing - 5 talking
 
 
+def test_weighing_the_first_few_calls_first_gives_the_answer_weighing_all_would() -> None:
+    # A poor list with every agent idle wants far more calls than are weighed first; a good list
+    # with one idle agent wants fewer. Either way the count is the one weighing every call gives.
+    counts = []
+    for obs, idle in ((observations(0.03, n=2000), 20), (observations(0.25), 4), (observations(0.6), 1)):
+        s = state(idle=idle, talking=(30.0,) * (20 - idle), obs=obs)
+        quick = PredictivePolicy(max_level=10.0).calls_to_launch(s)
+        assert quick == PredictivePolicy(max_level=10.0, probe_calls=1000).calls_to_launch(s)
+        counts.append(quick)
+    assert counts[0] > PredictivePolicy.probe_calls > counts[-1]
+
+
 def test_over_the_abandon_limit_it_dials_only_for_agents_nearly_sure_to_be_free() -> None:
     over = PacingStats(window_live_answers=400, window_abandoned=14)   # 3.5%
     obs = observations(0.25)
