@@ -113,8 +113,10 @@ class Scenario:
             answer = "answer " + "→".join(f"{p:.0%}" for p in self.answer_prob.values())
         else:
             answer = f"answer {self.answer_prob:.0%}"
+        amd = (f" (AMD takes {self.amd_false_machine:.1%} of people for machines)"
+               if self.amd_false_machine else "")
         return (f"{self.name}: {self.duration_s / 3600:g} h, {agents}, {answer}, "
-                f"machines {self.machine_share:.0%}, talk {self.talk_s.describe()}, "
+                f"machines {self.machine_share:.0%}{amd}, talk {self.talk_s.describe()}, "
                 f"abandon limit {self.abandon_limit:.1%}, seed {self.seed}")
 
     # -- the simulator's parts -------------------------------------------------------------------
