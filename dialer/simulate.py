@@ -267,13 +267,13 @@ async def _run(scenario: Scenario, policy_name: str, *, tick_s: float, sample_ev
         await network.close()
     stats = end_stats[0] if end_stats else desk.stats()
     records = store.records
-    # A person AMD took for a machine heard no agent: the law counts a live answer and an abandon.
-    false_machines = network.false_machines
-    live = sum(1 for r in records if r.live or r.attempt_id in false_machines)
-    abandoned = sum(1 for r in records if r.abandoned or r.attempt_id in false_machines)
+    # A person AMD took for a machine heard no agent: the law counts a live answer and an abandon
+    # (hourly_counts does); the day's totals are the hours' sums.
+    hourly = hourly_counts(records, START_EPOCH, scenario.duration_s, network.false_machines)
+    live = sum(h["live_answers"] for h in hourly)
+    abandoned = sum(h["abandoned"] for h in hourly)
     contacts = sum(1 for r in records if r.connected_at is not None)
     hours_logged = stats.logged_in_s / 3600
-    hourly = hourly_counts(records, START_EPOCH, scenario.duration_s, false_machines)
     spells = stats.idle_spells
     return PolicyResult(
         policy=policy_name,
