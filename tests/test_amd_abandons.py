@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_campaign import refused
 
 from dialer.campaign import amd_false_positives, ofcom_abandon_rate, parse_campaign
 from dialer.cli import campaign_report
@@ -25,12 +26,6 @@ from dialer.store import AttemptStart, Store
 from sip.simulated import NetworkProfile
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "scenarios" / "example-20.yaml"
-
-
-def refused(text: str) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        parse_campaign(text, "c.yaml")
-    return info.value
 
 
 def test_the_estimate_leaves_pacing_only_what_the_law_has_left() -> None:
