@@ -44,8 +44,8 @@ async def store(redis_url: str) -> AsyncIterator[Store]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """A failing test against the real Asterisk shows the end of Asterisk's log, SIP trace included.
 
-    Such failures are rare and timing-bound (one a CI run in twenty); without Asterisk's side of the
-    call the next session can only guess at them.
+    Such failures are rare and timing-bound; without Asterisk's side of the call they can only be
+    guessed at (this log found the stray-BYE one: tests/asterisk_testbed.py, STRAY_CALLS).
     """
     outcome = yield
     report = outcome.get_result()
