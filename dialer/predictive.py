@@ -5,14 +5,14 @@ launched now would typically be answered (quantiles of the observed
 dial-to-person delay), and at each such horizon ``h`` compares two random counts:
 
 * **agents free** by ``h`` plus the caller's patience: the idle agents, each
-  talking agent with probability ``P(T <= t + h - w | T > t)`` (``T`` the talk
+  talking agent with probability ``P(T <= t + h - w | T >= t)`` (``T`` the talk
   time from the empirical distribution of recent calls, ``t`` the time in call so
   far, ``w`` the wrap-up), and each agent in wrap-up with probability
-  ``P(W <= a + h | W > a)`` (``a`` its time in wrap-up so far, ``W`` the wrap-up
+  ``P(W <= a + h | W >= a)`` (``a`` its time in wrap-up so far, ``W`` the wrap-up
   length from the wrap-ups seen end; the desk's fixed wrap-up time until enough
   have);
 * **people on the line** by ``h``: those already waiting, each ringing call with
-  probability ``p·(G(r+h) - G(r)) / (1 - p·G(r) - (1-p)·H(r))`` (``p`` the
+  probability ``p·(G(r+h) - G(r-)) / (1 - p·G(r-) - (1-p)·H(r))`` (``p`` the
   share of calls that reach a person, ``G`` the distribution of their
   dial-to-answer delay, ``H`` that of the calls that end unanswered, ``r`` the
   time since dial), and each of ``n`` new calls with probability ``p·G(h)``.
@@ -66,32 +66,11 @@ import numpy as np
 
 from dialer.campaign import HOURLY_CAP_MIN_AGENTS, amd_false_positives
 from dialer.pacing import Observations, PacingState, PacingStats
+from dialer.pacing_math import cdf, conditional_sums, max_shortfall, ringing_sums
 from sip.telephony import AgentSnapshot
 
 if TYPE_CHECKING:
     from dialer.campaign import PacingConfig
-
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), vectorised; math.erf is per element."""
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-a * a))
-
-
-def expected_shortfall(mu: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """E[X+] for X ~ Normal(mu, var), elementwise."""
-    sigma = np.sqrt(np.maximum(var, 1e-9))
-    z = mu / sigma
-    phi = _INV_SQRT2PI * np.exp(-0.5 * z * z)
-    cdf = 0.5 * (1.0 + _erf(z / _SQRT2))
-    return sigma * phi + mu * cdf
-
 
 class _Distributions:
     """Sorted samples of the observed delays, rebuilt only when observations change."""
@@ -104,30 +83,18 @@ class _Distributions:
         self.talk_mean = float(self.talk.mean()) if self.talk.size else 0.0
         self.p_live = obs.live_rate() or 0.0
         self.horizons: np.ndarray | None = None
-        self.offsets: np.ndarray | None = None
 
     def answer_quantiles(self, qs: tuple[float, ...]) -> np.ndarray:
         if self.horizons is None:
             self.horizons = sorted_quantiles(self.answer, qs)
         return self.horizons
 
-    def answer_offsets(self, qs: tuple[float, ...]) -> np.ndarray:
-        """0 and the horizons: the ages at which a ringing call's answer distribution is read."""
-        if self.offsets is None:
-            self.offsets = np.concatenate(([0.0], self.answer_quantiles(qs)))
-        return self.offsets
-
-    @staticmethod
-    def cdf(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
-        if sorted_values.size == 0:
-            return np.zeros_like(x)
-        return sorted_values.searchsorted(x, side="right") / sorted_values.size
-
-    def talk_done_by(self, elapsed: np.ndarray, within: np.ndarray) -> np.ndarray:
-        """P(T <= elapsed + within | T > elapsed), agents x horizons; exponential beyond the data."""
+    def talks_done_by(self, elapsed: np.ndarray, within: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How many talks of ``elapsed`` so far end within each ``within`` (mean, variance), each
+        with P(T <= elapsed + within | T >= elapsed); exponential beyond the data."""
         within = np.maximum(within, 0.0)
-        tail = 1.0 - np.exp(-within[None, :] / max(self.talk_mean, 1.0))
-        return done_within(self.talk, elapsed, within, tail)
+        tail = 1.0 - np.exp(-within / max(self.talk_mean, 1.0))
+        return conditional_sums(self.talk, elapsed, within, tail)
 
 
 def sorted_quantiles(sorted_values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
@@ -143,20 +110,6 @@ def sorted_quantiles(sorted_values: np.ndarray, qs: tuple[float, ...]) -> np.nda
     diff = hi - lo
     # numpy's lerp: from the lower value under t = 0.5, from the upper one from there on.
     return np.where(t >= 0.5, hi - diff * (1 - t), lo + diff * t)
-
-
-def done_within(sorted_values: np.ndarray, elapsed: np.ndarray, within: np.ndarray,
-                overdue: np.ndarray | float) -> np.ndarray:
-    """P(X <= e + w | X > e) from sorted samples of X, one row per ``elapsed`` e and one column per
-    ``within`` w; ``overdue`` where no sample lasted longer than e."""
-    # One search for "now" and every horizon: column 0 is e itself (e + 0).
-    f = _Distributions.cdf(sorted_values, elapsed[:, None] + np.concatenate(([0.0], within))[None, :])
-    f_now, f_then = f[:, :1], f[:, 1:]
-    survive = 1.0 - f_now
-    # (Dividing by at least 1e-9 changes nothing where survive > 1e-9, the only place it is used,
-    # and spares a floating-point error state per call.)
-    prob = np.where(survive > 1e-9, (f_then - f_now) / np.maximum(survive, 1e-9), overdue)
-    return prob.clip(0.0, 1.0)
 
 
 @dataclass
@@ -306,14 +259,19 @@ class PredictivePolicy:
             self._wrap_sorted = np.sort(np.fromiter(self._wrap_seen, float))
         return self._wrap_sorted
 
-    def _wrap_done_by(self, ages: np.ndarray, within: np.ndarray, fixed_wrap: float | None) -> np.ndarray:
-        """P(W <= a + h | W > a), agents x horizons: from the wrap-ups seen end once there are
-        enough, else the desk's fixed wrap-up time (else: free at once)."""
+    def _wraps_done_by(self, ages: np.ndarray, within: np.ndarray,
+                       fixed_wrap: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """How many wrap-ups of ``ages`` so far end within each ``within`` (mean, variance), each
+        with P(W <= a + h | W >= a): from the wrap-ups seen end once there are enough, else the
+        desk's fixed wrap-up time (else: free at once)."""
         if len(self._wrap_seen) >= self.min_talks:
-            return done_within(self._wrap_lengths(), ages, within, 1.0)     # overdue: free any moment
+            # overdue: free any moment
+            return conditional_sums(self._wrap_lengths(), ages, within, np.ones(within.size))
         if fixed_wrap:
-            return (ages[:, None] + within[None, :] >= fixed_wrap).astype(float)
-        return np.ones((ages.size, within.size))
+            done = (ages[:, None] + within[None, :] >= fixed_wrap).astype(float)
+        else:
+            done = np.ones((ages.size, within.size))
+        return done.sum(axis=0), (done * (1 - done)).sum(axis=0)
 
     def _warmup_calls(self, s: PacingState, obs: Observations | None) -> int:
         """New calls while the estimates cannot be trusted yet: as many as keep the people that
@@ -420,46 +378,31 @@ class PredictivePolicy:
         wrap = s.typical_wrap_s if s.typical_wrap_s is not None else (
             float(self._wrap_lengths().mean()) if self._wrap_seen else 0.0)
 
-        # Agents free by each horizon (the zeros and scalars grow into arrays as terms are added).
-        free_mu: np.ndarray | float = float(s.agents.idle)
-        free_var: np.ndarray | float = 0.0
+        # Agents free by each horizon.
+        free_mu, free_var = np.full(reach.size, float(s.agents.idle)), np.zeros(reach.size)
         # A talking agent can be free by a horizon only if a wrap-up fits before it (with long
         # wrap-ups, none does: skip the agents x horizons work, which would add exact zeros).
         if s.agents.talking_s and d.talk.size >= self.min_talks and reach.max() > wrap:
             # (Before enough conversations have ended, the ones that did are the short ones:
             # trusting them would expect agents back too soon. Count only idle agents then.)
-            prob = d.talk_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
-            free_mu = free_mu + prob.sum(axis=0)
-            free_var = free_var + (prob * (1 - prob)).sum(axis=0)
+            mu, var = d.talks_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
+            free_mu, free_var = free_mu + mu, free_var + var
         if s.agents.wrapping_s:
-            done = self._wrap_done_by(np.asarray(s.agents.wrapping_s, float), reach, s.typical_wrap_s)
-            free_mu = free_mu + done.sum(axis=0)
-            free_var = free_var + (done * (1 - done)).sum(axis=0)
+            mu, var = self._wraps_done_by(np.asarray(s.agents.wrapping_s, float), reach, s.typical_wrap_s)
+            free_mu, free_var = free_mu + mu, free_var + var
 
         # People on the line by each horizon, from the calls already out.
-        live_mu: np.ndarray | float = float(s.calls_waiting_for_agent)
-        live_var: np.ndarray | float = 0.0
+        live_mu, live_var = np.full(reach.size, float(s.calls_waiting_for_agent)), np.zeros(reach.size)
         if s.ringing_s:
-            r = np.asarray(s.ringing_s, float)[:, None]
-            g = d.cdf(d.answer, r + d.answer_offsets(self.horizons_q)[None, :])   # column 0: now
-            g_now, g_then = g[:, :1], g[:, 1:]
-            h_now = d.cdf(d.other, r)
-            pending = np.maximum(1.0 - p * g_now - (1.0 - p) * h_now, 1e-6)
-            q = (p * (g_then - g_now) / pending).clip(0.0, 1.0)
-            live_mu = live_mu + q.sum(axis=0)
-            live_var = live_var + (q * (1 - q)).sum(axis=0)
+            mu, var = ringing_sums(d.answer, d.other, np.asarray(s.ringing_s, float),
+                                   horizons, p)
+            live_mu, live_var = live_mu + mu, live_var + var
 
-        q_new = p * d.cdf(d.answer, horizons)                     # one new call, by each horizon
-        base_mu = live_mu - free_mu
-        base_var = live_var + free_var
-
+        q_new = p * cdf(d.answer, horizons)                       # one new call, by each horizon
         # People who find no agent leave, so the abandons up to a moment are the largest
         # shortfall reached so far (a reflected process): estimate them, for k = 0..cap new
         # calls, by the largest expected shortfall over the horizons.
-        k = np.arange(cap + 1, dtype=float)[:, None]
-        kq = k * q_new
-        shortfall = expected_shortfall(base_mu + kq, base_var + kq * (1 - q_new))
-        return shortfall.max(axis=1)
+        return max_shortfall(live_mu - free_mu, live_var + free_var, q_new, cap)
 
 
 @dataclass

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from dialer.pacing import Observations, PacingState, PacingStats
+from dialer.pacing_math import expected_shortfall
 from dialer.predictive import (
     PredictivePolicy,
     SpendingMeter,
-    expected_shortfall,
     first_step_over,
     hour_legal_count,
     hour_sure_count,
