@@ -113,7 +113,20 @@ def run_checks() -> list[Finding]:
                                   ("piper", "piper-tts", "neural TTS voices")):
         findings.append(check_python_package(module, dist, required=False, purpose=purpose))
     findings.append(check_pocketsphinx_model())
+    findings.append(check_pacing_kernel())
     return findings
+
+
+def check_pacing_kernel() -> Finding:
+    """The pacing policy's compiled sums: optional, the same figures from numpy, a few times slower."""
+    from dialer import pacing_math
+
+    name = "compiled pacing sums (faster simulate)"
+    if pacing_math.kernel is not None:
+        return Finding(name, True, "built", required=False)
+    why = "off (CALLPACT_PURE_PYTHON)" if os.environ.get("CALLPACT_PURE_PYTHON") else "not built"
+    return Finding(name, False, f"{why}: numpy does the same arithmetic",
+                   "reinstall with a C compiler and Python's headers (make setup)", False)
 
 
 def check_pocketsphinx_model() -> Finding:

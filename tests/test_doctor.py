@@ -33,3 +33,11 @@ def test_doctor_fails_naming_the_missing_binary_and_its_fix(tmp_path: Path) -> N
     assert "apt-get install" in redis_line
     sipp_line = next(line for line in done.stdout.splitlines() if "sipp" in line)
     assert sipp_line.startswith("optional")              # only tests need it: not a failure by itself
+
+
+def test_doctor_says_whether_the_compiled_pacing_sums_are_in_use() -> None:
+    built = next(line for line in run_doctor().stdout.splitlines() if "compiled pacing sums" in line)
+    assert built.startswith("OK") and "built" in built
+    off = next(line for line in run_doctor({**os.environ, "CALLPACT_PURE_PYTHON": "1"}).stdout.splitlines()
+               if "compiled pacing sums" in line)
+    assert off.startswith("optional") and "CALLPACT_PURE_PYTHON" in off and "numpy" in off
