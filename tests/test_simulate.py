@@ -528,13 +528,14 @@ def test_on_a_list_that_rarely_answers_the_first_minutes_are_not_spent_dialling_
     assert callpact.abandoned <= 1
 
 
-def test_with_fixed_timings_callpact_keeps_the_limit_and_the_agents_busy() -> None:
-    # The closed-form desk (fixed ring 5 s, fixed 60 s talks, no wrap-up), 20 agents, 95%
-    # answered. Calls go out on whole-second ticks, so a call ringing for exactly 5.0 s is being
-    # answered that instant and an agent talking 60.0 s is hanging up: the policy once read both
-    # as past every sample (certainly not answering; overdue), dialled on, and abandoned 9% of
-    # the people who answered (worst hour 11%).
-    sc = scenario(duration=3600, agents=20, answer=0.95, ring=5.0, talk=60, wrap=0, lines=100, cps=10)
+@pytest.mark.parametrize(("answer", "talk"), [(1.0, 100), (0.95, 60)])
+def test_with_fixed_timings_callpact_keeps_the_limit_and_the_agents_busy(answer: float, talk: int) -> None:
+    # The closed-form desk (fixed ring 5 s, fixed talks, no wrap-up) with 20 agents. Calls
+    # go out on whole-second ticks, so a call ringing for exactly 5.0 s is being answered that
+    # instant and an agent talking exactly the talk time is hanging up: the policy once read both
+    # as past every sample (certainly not answering; overdue), dialled on, and abandoned 27% of
+    # the people who answered (answer 1.0, talk 100 s, 2 hours) and 9% (0.95, 60 s, 4 hours).
+    sc = scenario(duration=3600, agents=20, answer=answer, ring=5.0, talk=talk, wrap=0, lines=100, cps=10)
     callpact, progressive = run_policy(sc, "callpact"), run_policy(sc, "progressive")
     assert callpact.abandon_rate <= 0.03
     assert callpact.worst_hour_abandon_rate <= 0.03
