@@ -463,7 +463,7 @@ class CampaignEngine:
                     live.ringing = False
                     live.resolved_loop = event.at
                     self.observed.call_resolved(event.answered_by is not AnsweredBy.MACHINE,
-                                                event.at - live.dialled_loop)
+                                                event.at - live.dialled_loop, at=event.at)
                     fields["answered_at"] = self.clock.now()
                     if event.answered_by is AnsweredBy.MACHINE:
                         outcome = Outcome.ANSWERED_MACHINE
@@ -476,7 +476,7 @@ class CampaignEngine:
                 elif event.kind is CallEventKind.HANGUP:
                     if live.resolved_loop is None:
                         live.resolved_loop = event.at
-                        self.observed.call_resolved(False, event.at - live.dialled_loop)
+                        self.observed.call_resolved(False, event.at - live.dialled_loop, at=event.at)
                     if live.connected_loop is not None:
                         self.observed.talk_times.append(max(0.0, event.at - live.connected_loop))
                     detail = event.detail or (event.cause.value if event.cause else "")

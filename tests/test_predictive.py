@@ -80,6 +80,27 @@ def test_with_little_data_it_dials_one_call_per_idle_agent() -> None:
     assert policy.calls_to_launch(state(idle=5, talking=(30.0,) * 15, ringing=(3.0, 4.0), obs=few)) == 3
 
 
+def test_on_a_big_desk_the_live_share_is_read_over_minutes_not_the_last_few_hundred_calls() -> None:
+    # 200 agents on a 7.5% list resolve 400 calls in about 16 s, and in bursts: a batch launched
+    # together ends its no-answers at the ring timeout together. Ten seconds of a batch's
+    # timeouts (250 calls, none live) after minutes at the list's real share must not read as a
+    # list where hardly anybody answers (the last 400 alone: 11 live of 400, 2.8%).
+    obs = Observations()
+    for i in range(7500):                          # 300 s at 25 calls a second, 7.5% live
+        obs.call_resolved(i % 40 < 3, 14.0 if i % 40 < 3 else 25.0, at=i / 25.0)
+    for i in range(250):
+        obs.call_resolved(False, 25.0, at=300.0 + i / 25.0)
+    assert len(obs.live_flags) > 2900               # the last two minutes
+    assert obs.live_rate() > 0.065
+    assert len(obs.answer_delays) > 200 and len(obs.other_delays) > 2600
+    # A small desk keeps its last 400: those span more than the two minutes.
+    small = Observations()
+    for i in range(2000):
+        small.call_resolved(i % 4 == 0, 14.0, at=i * 2.0)
+    assert len(small.live_flags) == 400 and small.live_rate() == 0.25
+    assert len(small.answer_delays) == 400
+
+
 def first_wave(live: int, resolved: int) -> Observations:
     obs = Observations()
     for i in range(resolved):

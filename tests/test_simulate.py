@@ -540,3 +540,29 @@ def test_with_fixed_timings_callpact_keeps_the_limit_and_the_agents_busy(answer:
     assert callpact.abandon_rate <= 0.03
     assert callpact.worst_hour_abandon_rate <= 0.03
     assert callpact.utilisation > progressive.utilisation
+
+
+@pytest.mark.slow
+def test_a_big_desk_on_a_poor_list_keeps_the_limit() -> None:
+    # 200 agents, 10% answered (a quarter of them machines), 60 calls a second: 400 calls resolve
+    # in about 16 s. The policy once read its live share off the last 400 and swung with the
+    # bursts of timeouts and answers (1.5% one moment, 10% the next), and abandoned 30%.
+    sc = parse_scenario("""
+seed: 401
+duration_s: 1200
+agents: 200
+answer_prob: 0.10
+machine_share: 0.25
+amd_s: 2.5
+ring_s: {dist: lognormal, mean: 15, sd: 7}
+no_answer_timeout_s: 25
+talk_s: {dist: lognormal, mean: 150, sd: 90}
+wrap_s: {dist: gamma, mean: 12, sd: 6}
+patience_s: 2
+abandon_limit: 0.03
+lines: 2000
+cps: 60
+""", "big-poor-200.yaml")
+    callpact, progressive = run_policy(sc, "callpact"), run_policy(sc, "progressive")
+    assert callpact.abandon_rate <= 0.03
+    assert callpact.utilisation > 2 * progressive.utilisation
