@@ -14,11 +14,15 @@ import pytest
 
 from dialer import pacing_math
 from dialer.pacing_math import (
+    conditional_sums,
     conditional_sums_numpy,
+    max_shortfall,
     max_shortfall_numpy,
+    ringing_sums,
     ringing_sums_numpy,
 )
 
+# With the kernel built, conditional_sums, ringing_sums and max_shortfall run it.
 kernel = pacing_math.kernel
 needs_kernel = pytest.mark.skipif(kernel is None, reason="the compiled sums are not built")
 
@@ -36,12 +40,6 @@ def test_the_compiled_sums_are_built_wherever_setup_ran() -> None:
     assert kernel is not None
 
 
-def _compiled_conditional(sorted_values, elapsed, within, overdue):  # type: ignore[no-untyped-def]
-    mu, var = np.empty(within.size), np.empty(within.size)
-    kernel.conditional_sums(sorted_values, elapsed, within, overdue, mu, var)
-    return mu, var
-
-
 @needs_kernel
 def test_agents_done_by_each_horizon_match_numpy() -> None:
     rng = np.random.default_rng(11)
@@ -53,7 +51,7 @@ def test_agents_done_by_each_horizon_match_numpy() -> None:
         within = np.maximum(rng.uniform(-5, 40, 5), 0.0)
         overdue = 1.0 - np.exp(-within / 120.0)
         want = conditional_sums_numpy(samples, ages, within, overdue)
-        got = _compiled_conditional(samples, ages, within, overdue)
+        got = conditional_sums(samples, ages, within, overdue)
         for a, b in zip(got, want, strict=True):
             _same(a, b)
 
@@ -61,7 +59,7 @@ def test_agents_done_by_each_horizon_match_numpy() -> None:
 @needs_kernel
 def test_an_agent_past_every_sample_is_counted_as_overdue() -> None:
     samples = np.array([10.0, 20.0, 30.0])
-    mu, var = _compiled_conditional(samples, np.array([31.0, 45.0]), np.array([0.0, 5.0]),
+    mu, var = conditional_sums(samples, np.array([31.0, 45.0]), np.array([0.0, 5.0]),
                                     np.array([0.25, 0.5]))
     # Both agents have outlasted every sample: each is done with the overdue chance.
     assert mu.tolist() == [0.5, 1.0]
@@ -74,7 +72,7 @@ def test_an_agent_at_exactly_the_fixed_talk_time_is_about_to_be_free(compiled: b
     # the tick that asks). It is done within any horizon, not overdue.
     if compiled and kernel is None:
         pytest.skip("the compiled sums are not built")
-    sums = _compiled_conditional if compiled else conditional_sums_numpy
+    sums = conditional_sums if compiled else conditional_sums_numpy
     mu, var = sums(np.full(50, 60.0), np.array([60.0, 54.0, 53.0]), np.array([0.0, 6.0]),
                    np.array([0.01, 0.1]))
     assert mu.tolist() == [1.0, 2.0]
@@ -88,11 +86,8 @@ def test_a_call_ringing_exactly_the_fixed_ring_time_is_about_to_be_answered(comp
     if compiled and kernel is None:
         pytest.skip("the compiled sums are not built")
     answer, other = np.full(95, 5.0), np.full(5, 25.0)
-    if compiled:
-        mu, var = np.empty(2), np.empty(2)
-        kernel.ringing_sums(answer, other, np.array([5.0, 2.0]), np.array([0.0, 5.0]), 0.95, mu, var)
-    else:
-        mu, var = ringing_sums_numpy(answer, other, np.array([5.0, 2.0]), np.array([0.0, 5.0]), 0.95)
+    sums = ringing_sums if compiled else ringing_sums_numpy
+    mu, _ = sums(answer, other, np.array([5.0, 2.0]), np.array([0.0, 5.0]), 0.95)
     # At 5.0 s: answered by now with 0.95 (of calls still ringing at 5 s, all but those to ring
     # out). At 2.0 s: not yet by horizon 0, with 0.95 by horizon 5.
     np.testing.assert_allclose(mu, [0.95, 1.9])
@@ -107,11 +102,9 @@ def test_people_on_the_line_from_ringing_calls_match_numpy() -> None:
         ringing = np.round(rng.uniform(0, 30, int(rng.integers(0, 80))), 1)
         horizons = np.sort(np.round(rng.uniform(2, 30, 5), int(rng.choice([0, 6]))))
         p = float(rng.choice([0.0, 0.12, 0.3, 1.0]))
-        want = ringing_sums_numpy(answer, other, ringing, horizons, p)
-        mu, var = np.empty(5), np.empty(5)
-        kernel.ringing_sums(answer, other, ringing, horizons, p, mu, var)
-        _same(mu, want[0])
-        _same(var, want[1])
+        for got, want in zip(ringing_sums(answer, other, ringing, horizons, p),
+                             ringing_sums_numpy(answer, other, ringing, horizons, p), strict=True):
+            _same(got, want)
 
 
 @needs_kernel
@@ -122,9 +115,8 @@ def test_the_shortfall_of_each_count_of_new_calls_matches_numpy() -> None:
         base_var = rng.choice([0.0, 1e-12, 0.5, 9.0], 5) * rng.uniform(0, 2, 5)
         q_new = rng.uniform(0, 0.4, 5)
         cap = int(rng.choice([0, 1, 16, 150]))
-        out = np.empty(cap + 1)
-        kernel.max_shortfall(base_mu, base_var, q_new, out)
-        _same(out, max_shortfall_numpy(base_mu, base_var, q_new, cap))
+        _same(max_shortfall(base_mu, base_var, q_new, cap),
+              max_shortfall_numpy(base_mu, base_var, q_new, cap))
 
 
 @needs_kernel
