@@ -59,8 +59,9 @@ class Observations:
     the sorted delays stays a millisecond or two on a desk of thousands.)
     """
 
-    def __init__(self, memory: int = 400, memory_s: float = 120.0, most: int = 10_000) -> None:
-        self.memory, self.memory_s, self.most = memory, memory_s, most
+    def __init__(self, memory: int = 400, memory_s: float = 120.0, most: int = 10_000,
+                 dials_s: float = 120.0) -> None:
+        self.memory, self.memory_s, self.most, self.dials_s = memory, memory_s, most, dials_s
         self.answer_delays: deque[float] = deque()               # dial -> person on the line, s
         self.other_delays: deque[float] = deque()                # dial -> end, calls nobody answered
         self.talk_times: deque[float] = deque(maxlen=memory)      # agent connected -> call ended, s
@@ -73,6 +74,7 @@ class Observations:
         self._answer_at: deque[float] = deque()                   # when each of those was resolved
         self._other_at: deque[float] = deque()
         self._flag_at: deque[float] = deque()
+        self._by_dial_second: dict[int, list[int]] = {}           # whole second of dial -> [resolved, live]
 
     def call_resolved(self, live: bool, after_s: float, *, at: float | None = None) -> None:
         """A call stopped ringing ``after_s`` after its dial (at loop time ``at``): a person
@@ -98,6 +100,45 @@ class Observations:
         while self._forgettable(times, now):
             times.popleft()
             delays.popleft()
+        if at is not None:
+            self._count_by_dial(math.floor(at - after_s), live, at)
+        self.version += 1
+
+    def _count_by_dial(self, second: int, live: bool, now: float) -> None:
+        bucket = self._by_dial_second.get(second)
+        if bucket is None:
+            bucket = self._by_dial_second[second] = [0, 0]
+            if len(self._by_dial_second) > self.dials_s + 60:
+                oldest = now - self.dials_s - 1.0
+                for old in [k for k in self._by_dial_second if k < oldest]:
+                    del self._by_dial_second[old]
+        bucket[0] += 1
+        bucket[1] += live
+
+    def dialled_since(self, since: float) -> tuple[int, int]:
+        """The calls dialled at or after ``since`` (to the whole second, at most ``dials_s`` ago)
+        that have stopped ringing, and how many of them reached a person.
+
+        Counted by the moment of dial, not of resolution: of the calls dialled in the last
+        minute, the answers are in and the no-answers are still ringing, so a share read off
+        the latest resolutions overstates the answers just after a burst of launches, and
+        understates them after a lull.
+        """
+        first = math.floor(since)
+        resolved = live = 0
+        for second, (n, k) in self._by_dial_second.items():
+            if second >= first:
+                resolved += n
+                live += k
+        return resolved, live
+
+    def restart_live_share(self, keep_s: float, now: float) -> None:
+        """Forget which calls reached a person, but for those resolved in the last ``keep_s``
+        seconds: the share has changed (see ``PredictivePolicy``), and the older calls would
+        hold the estimate at the old share for minutes."""
+        while self._flag_at and self._flag_at[0] < now - keep_s:
+            self._flag_at.popleft()
+            self._recent_live_count -= self.live_flags.popleft()
         self.version += 1
 
     def _forgettable(self, times: deque[float], now: float) -> bool:

@@ -66,7 +66,7 @@ import numpy as np
 
 from dialer.campaign import HOURLY_CAP_MIN_AGENTS, amd_false_positives
 from dialer.pacing import Observations, PacingState, PacingStats
-from dialer.pacing_math import cdf, conditional_sums, max_shortfall, ringing_sums
+from dialer.pacing_math import cdf, conditional_sums, max_shortfall, ringing_sums, share_below
 from sip.telephony import AgentSnapshot
 
 if TYPE_CHECKING:
@@ -142,6 +142,9 @@ class PredictivePolicy:
     warmup_cohort: int = 10             # warm-up: calls surely resolved before the bound is used
     resolve_slack_s: float = 5.0        # a call is surely resolved this long after its ring timeout
     probe_calls: int = 16               # new calls weighed first (all up to the cap if each is safe)
+    rise_window_s: float = 120.0        # a jump in the live share is looked for among calls this recent
+    rise_z: float = 3.0                 # ... and taken as one this many deviations up (a score test)
+    rise_keep_s: float = 30.0           # on a jump, the share's memory restarts from its last seconds
     meter: SpendingMeter = field(default_factory=lambda: SpendingMeter(), repr=False)
     theta: float = field(default=0.0)
     name: str = "callpact"
@@ -157,6 +160,7 @@ class PredictivePolicy:
     _most_agents: int = field(default=0, repr=False)
     _first_seen: float | None = field(default=None, repr=False)
     _placed: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
+    _restarted_at: float = field(default=-1e9, repr=False)
 
     def __post_init__(self) -> None:
         if self.theta <= 0:
@@ -223,15 +227,16 @@ class PredictivePolicy:
         d = self._dists
         if d.p_live <= 0 or d.answer.size == 0:
             return min(progressive, cap)
+        p = self._live_share(s, obs, d)
         # The first call too risky is nearly always among the first few: look there, and at every
         # count up to the cap only when none of those is (the same answer, a tenth of the work).
         probe = min(cap, max(progressive, self.probe_calls))
-        abandons = self._expected_abandons(s, d, probe)
+        abandons = self._expected_abandons(s, d, probe, p)
         theta = self._steer(s, obs, committed=float(abandons[0]))
-        n = first_step_over(abandons / d.p_live, theta)
+        n = first_step_over(abandons / p, theta)
         if n == probe < cap:
-            abandons = self._expected_abandons(s, d, cap)
-            n = first_step_over(abandons / d.p_live, theta)
+            abandons = self._expected_abandons(s, d, cap, p)
+            n = first_step_over(abandons / p, theta)
         if self.min_level >= 1.0:
             n = max(n, progressive)
         n = max(0, min(n, cap))
@@ -307,6 +312,29 @@ class PredictivePolicy:
         root = (-b + math.sqrt(b * b + 4.0 * p * free)) / (2.0 * p)
         return max(0, math.floor(root * root + 1e-9) - s.calls_ringing)
 
+    def _live_share(self, s: PacingState, obs: Observations, d: _Distributions) -> float:
+        """The share of calls that reach a person: the memory's, unless the calls of the last
+        ``rise_window_s`` show it has jumped well above that.
+
+        The memory spans minutes (a few hundred calls), which keeps the estimate steady, but
+        then a list that starts answering three times as often is dialled for the old share
+        for minutes, and the surplus answers find no agent (a step from 15% to 45% put 16 of
+        455 answers of its hour over, 3.5%). Only a rise is looked for: a fall costs agent
+        time, not abandons, and the memory catches up with it. On a jump the memory restarts
+        from its last ``rise_keep_s`` seconds, so it follows the new share within a minute.
+        """
+        since = s.now - self.rise_window_s
+        resolved, live = obs.dialled_since(since)
+        ages = np.asarray([a for a in s.ringing_s if a <= self.rise_window_s], float)
+        rise = live_share_rise(d.p_live, resolved, live, 1.0 - share_below(d.answer, ages),
+                               1.0 - share_below(d.other, ages), self.rise_z)
+        if rise is None:
+            return d.p_live
+        if s.now - self._restarted_at >= self.rise_window_s:
+            self._restarted_at = s.now
+            obs.restart_live_share(self.rise_keep_s, s.now)
+        return rise
+
     def _trusted(self, obs: Observations) -> bool:
         return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
                 and len(obs.talk_times) >= max(5, self.warmup_live // 2) and len(obs.answer_delays) >= 5)
@@ -368,9 +396,9 @@ class PredictivePolicy:
                        / max(answers_left, 0.05 * per_hour, 1.0))
         return min(rate, self.max_pace * limit)
 
-    def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int) -> np.ndarray:
-        """Expected abandons of the calls already out plus k = 0..cap new ones (index k)."""
-        p = d.p_live
+    def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int, p: float) -> np.ndarray:
+        """Expected abandons of the calls already out plus k = 0..cap new ones (index k), for a
+        live share ``p``."""
         horizons = d.answer_quantiles(self.horizons_q)
         # An agent freed a little after the answer still helps; half the patience, because the
         # people counted by a horizon were answered before it, not all at it.
@@ -484,6 +512,50 @@ def hour_sure_count(limit: float, answered: int, to_come: float, z: float) -> in
     ``to_come`` expected, ``z`` (Poisson) deviations fewer. Planned on the expected answers,
     an hour that brought a few less would find its last abandon over the limit."""
     return hour_legal_count(limit, answered + max(0.0, to_come - z * math.sqrt(to_come)))
+
+
+def live_share_rise(p0: float, resolved: int, live: int, answer_left: np.ndarray,
+                    other_left: np.ndarray, z: float) -> float | None:
+    """The live share of a cohort of calls, if it is ``z`` deviations above ``p0``; else None.
+
+    The cohort is every call dialled since some moment: ``resolved`` of them have stopped
+    ringing (``live`` reached a person), and the rest are still ringing, each a chance
+    ``answer_left`` of a person's call (the answer delays at least its age) and
+    ``other_left`` of another's. Its log-likelihood in the share ``p`` is
+    ``live·log p + (resolved - live)·log(1 - p) + Σ log(p·a + (1 - p)·b)``: the calls still
+    ringing count for what their age says, so a cohort just launched, whose answers come
+    first, does not look richer than it is. A score test at ``p0`` decides (cheap enough for
+    every decision); only then is the most likely share found, by bisection on the score.
+    """
+    if not 0.0 < p0 < 1.0:
+        return None
+    # A call just dialled says nothing (p·1 + (1 - p)·1); one ringing longer than any call that
+    # ended unanswered would count as a sure answer, where it is one whose end is late (the
+    # "phantom answers" of ringing_sums): neither is weighed.
+    informative = (answer_left != other_left) & (other_left > 0.0)
+    a, b = answer_left[informative], other_left[informative]
+    not_live = resolved - live
+    if resolved + a.size < 10:
+        return None
+
+    def score(p: float) -> tuple[float, float]:
+        """The log-likelihood's slope at ``p`` and its curvature (the observed information)."""
+        mix = np.maximum(p * a + (1.0 - p) * b, 1e-12)
+        ratio = (a - b) / mix
+        return (live / p - not_live / (1.0 - p) + float(ratio.sum()),
+                live / (p * p) + not_live / (1.0 - p) ** 2 + float((ratio * ratio).sum()))
+
+    slope, info = score(p0)
+    if slope <= 0.0 or slope * slope <= z * z * info:
+        return None
+    lo, hi = p0, 1.0 - 1e-9
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if score(mid)[0] > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def wilson_upper(successes: int, trials: int, z: float) -> float:

@@ -19,6 +19,7 @@ from dialer.predictive import (
     first_step_over,
     hour_legal_count,
     hour_sure_count,
+    live_share_rise,
     sorted_quantiles,
     spendable,
     wilson_upper,
@@ -99,6 +100,48 @@ def test_on_a_big_desk_the_live_share_is_read_over_minutes_not_the_last_few_hund
         small.call_resolved(i % 4 == 0, 14.0, at=i * 2.0)
     assert len(small.live_flags) == 400 and small.live_rate() == 0.25
     assert len(small.answer_delays) == 400
+
+
+def test_calls_are_counted_by_the_second_they_were_dialled_not_resolved() -> None:
+    obs = Observations()
+    obs.call_resolved(False, 25.0, at=130.0)          # dialled at 105
+    obs.call_resolved(True, 14.0, at=125.0)           # dialled at 111
+    obs.call_resolved(True, 3.0, at=126.5)            # dialled at 123.5
+    assert obs.dialled_since(105.0) == (3, 2)
+    assert obs.dialled_since(110.2) == (2, 2)         # (to the whole second: 110 on)
+    assert obs.dialled_since(124.0) == (0, 0)
+    # Only the last couple of minutes are kept.
+    for i in range(400):
+        obs.call_resolved(False, 25.0, at=1000.0 + i)
+    assert obs.dialled_since(0.0)[0] <= 200
+
+
+def _ages_left(ages: list[float], answer: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from dialer.pacing_math import share_below
+    a = np.asarray(ages, float)
+    return 1.0 - share_below(answer, a), 1.0 - share_below(other, a)
+
+
+def test_a_jump_in_the_live_share_is_seen_in_the_calls_of_the_last_two_minutes() -> None:
+    answer = np.sort(np.random.default_rng(3).lognormal(np.log(14.0), 0.4, 400))
+    other = np.sort(np.r_[np.full(300, 25.0), np.random.default_rng(4).uniform(1, 20, 100)])
+    # The memory says 12%; of 40 calls dialled since, 16 reached a person, 20 did not, and 4
+    # are still ringing, near the ring timeout (likely no-answers).
+    a, b = _ages_left([22.0, 23.0, 24.0, 24.0], answer, other)
+    rise = live_share_rise(0.12, 36, 16, a, b, z=3.0)
+    assert rise is not None and 0.38 < rise < 0.44
+    # 6 of 40 is the memory's share: no jump.
+    assert live_share_rise(0.12, 36, 5, a, b, z=3.0) is None
+    # A batch just launched: its answers are in, its no-answers still ringing. Counted as
+    # resolved calls only, 12 of 16 would look like 75%, a jump; the 60 calls ringing for 20 s,
+    # most past the answers' typical delay, say the share is about what the memory holds.
+    young = _ages_left([20.0] * 60, answer, other)
+    assert live_share_rise(0.12, 16, 12, a[:0], b[:0], z=3.0) is not None
+    assert live_share_rise(0.12, 16, 12, *young, z=3.0) is None
+    # A lower share is never taken up here (the memory catches up with a fall; a fall costs
+    # agent time, not abandons), nor is a handful of calls.
+    assert live_share_rise(0.40, 40, 2, a, b, z=3.0) is None
+    assert live_share_rise(0.12, 4, 4, a[:0], b[:0], z=3.0) is None
 
 
 def first_wave(live: int, resolved: int) -> Observations:
@@ -332,8 +375,8 @@ def test_a_call_ending_now_frees_nobody_before_a_wrap_up_longer_than_every_horiz
     policy = PredictivePolicy()
     ending = replace(state(idle=3, talking=(900.0,) * 17, obs=obs), typical_wrap_s=60.0)
     nobody = replace(ending, agents=AgentSnapshot(20, 3, ()))
-    assert np.array_equal(policy._expected_abandons(ending, _dists(obs), 20),
-                          policy._expected_abandons(nobody, _dists(obs), 20))
+    assert np.array_equal(policy._expected_abandons(ending, _dists(obs), 20, _dists(obs).p_live),
+                          policy._expected_abandons(nobody, _dists(obs), 20, _dists(obs).p_live))
     short_wrap = replace(ending, typical_wrap_s=1.0)
     assert PredictivePolicy().calls_to_launch(short_wrap) > PredictivePolicy().calls_to_launch(ending)
 
