@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dialer.pacing import Observations, PacingState, PacingStats
-from dialer.pacing_math import expected_shortfall
+from dialer.pacing_math import expected_shortfall, share_below
 from dialer.predictive import (
     PredictivePolicy,
     SpendingMeter,
@@ -117,7 +117,6 @@ def test_calls_are_counted_by_the_second_they_were_dialled_not_resolved() -> Non
 
 
 def _ages_left(ages: list[float], answer: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from dialer.pacing_math import share_below
     a = np.asarray(ages, float)
     return 1.0 - share_below(answer, a), 1.0 - share_below(other, a)
 
@@ -375,8 +374,9 @@ def test_a_call_ending_now_frees_nobody_before_a_wrap_up_longer_than_every_horiz
     policy = PredictivePolicy()
     ending = replace(state(idle=3, talking=(900.0,) * 17, obs=obs), typical_wrap_s=60.0)
     nobody = replace(ending, agents=AgentSnapshot(20, 3, ()))
-    assert np.array_equal(policy._expected_abandons(ending, _dists(obs), 20, _dists(obs).p_live),
-                          policy._expected_abandons(nobody, _dists(obs), 20, _dists(obs).p_live))
+    d, none_ringing = _dists(obs), np.asarray(ending.ringing_s, float)
+    assert np.array_equal(policy._expected_abandons(ending, d, 20, d.p_live, none_ringing),
+                          policy._expected_abandons(nobody, d, 20, d.p_live, none_ringing))
     short_wrap = replace(ending, typical_wrap_s=1.0)
     assert PredictivePolicy().calls_to_launch(short_wrap) > PredictivePolicy().calls_to_launch(ending)
 
