@@ -156,10 +156,11 @@ class AdaptiveTapered:
     def calls_to_launch(self, state: PacingState) -> int:
         self._observe(state)
         a = state.agents
-        with_agent = a.talking
+        # VICIdial counts every agent INCALL, one who pauses after the call too: it knows no "away".
+        with_agent = a.talking + len(a.away_talking_s)
         active = state.calls_ringing + state.calls_waiting_for_agent + with_agent
         if self.available_only:
             goal = round(self.level * a.idle) + with_agent
         else:
-            goal = round(self.level * (a.idle + a.talking))
+            goal = round(self.level * (a.idle + with_agent))
         return max(0, goal - active)

@@ -206,16 +206,17 @@ class PredictivePolicy:
         self._learn_wrap_ups(agents, s.now)
         in_flight = s.calls_ringing + s.calls_waiting_for_agent
         progressive = max(0, agents.idle - in_flight)
-        cap = math.floor(self.max_level * agents.logged_in + 1e-9) - in_flight - agents.talking
-        if cap <= 0 or agents.logged_in == 0:
+        # Agents who leave after this call (agents.away) take none of the calls launched now.
+        cap = math.floor(self.max_level * agents.staying + 1e-9) - in_flight - agents.talking
+        if cap <= 0 or agents.staying <= 0:
             return 0
         obs = s.observed
         if obs is None or not self._trusted(obs):
             return min(max(progressive, self._warmup_calls(s, obs)), cap)
         # Nothing happened since the last decision (no answer, no hang-up, no agent change, no
         # launch): the calls that decision sent are the ones in flight; deciding again is waste.
-        signature = (agents.idle, agents.talking, agents.wrapping, agents.logged_in, s.calls_ringing,
-                     s.calls_waiting_for_agent, obs.version)
+        signature = (agents.idle, agents.talking, agents.wrapping, agents.logged_in, agents.away,
+                     s.calls_ringing, s.calls_waiting_for_agent, obs.version)
         if signature == self._last_signature and s.now - self._last_decided < 3.0:
             self._steer(s, obs, committed=0.0)
             return 0

@@ -495,10 +495,15 @@ class SimulatedAgents(AgentDesk):
     # -- AgentDesk ---------------------------------------------------------------------
     def snapshot(self) -> AgentSnapshot:
         now = self._now()
-        talking = tuple(now - a.since for a in self._agents.values() if a.state == _TALKING)
-        wrapping = tuple(now - a.since for a in self._agents.values() if a.state == _WRAPPING)
+        ages: dict[tuple[str, bool], list[float]] = {
+            (_TALKING, False): [], (_WRAPPING, False): [], (_TALKING, True): [], (_WRAPPING, True): []}
+        for a in self._agents.values():
+            if a.state != _IDLE:
+                ages[a.state, a.leaving].append(now - a.since)
         return AgentSnapshot(logged_in=len(self._agents), idle=len(self._idle),
-                             talking_s=talking, wrapping_s=wrapping)
+                             talking_s=tuple(ages[_TALKING, False]), wrapping_s=tuple(ages[_WRAPPING, False]),
+                             away_talking_s=tuple(ages[_TALKING, True]),
+                             away_wrapping_s=tuple(ages[_WRAPPING, True]))
 
     @property
     def waiting(self) -> int:

@@ -105,20 +105,41 @@ class Heard:
 
 @dataclass(frozen=True)
 class AgentSnapshot:
-    """The agents as pacing sees them at one instant."""
+    """The agents as pacing sees them at one instant.
+
+    An agent who is busy but will take no call after this one (logging out at
+    lunch, paused in an Asterisk queue while on a call) is *away*: still logged
+    in and still holding the call, but listed in ``away_talking_s`` /
+    ``away_wrapping_s`` instead of ``talking_s`` / ``wrapping_s``. Pacing counts
+    on a talking agent to be free soon; counted so, 35 agents leaving at once
+    had the dialler launch for agents who were never coming back.
+    """
 
     logged_in: int
     idle: int
     talking_s: tuple[float, ...]     # seconds in call so far, one entry per talking agent
     wrapping_s: tuple[float, ...] = ()   # seconds in wrap-up so far, one entry per agent wrapping up
+    away_talking_s: tuple[float, ...] = ()    # seconds in call so far of talking agents who then leave
+    away_wrapping_s: tuple[float, ...] = ()   # seconds in wrap-up so far of wrapping agents who then leave
 
     @property
     def talking(self) -> int:
+        """Talking agents who take another call when done."""
         return len(self.talking_s)
 
     @property
     def wrapping(self) -> int:
         return len(self.wrapping_s)
+
+    @property
+    def away(self) -> int:
+        """Busy agents who take no further call (included in ``logged_in``)."""
+        return len(self.away_talking_s) + len(self.away_wrapping_s)
+
+    @property
+    def staying(self) -> int:
+        """Logged-in agents who are, or will be, there for another call."""
+        return self.logged_in - self.away
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,24 @@ def test_wrap_up_time_keeps_an_agent_from_idle() -> None:
     assert (agents.snapshot().wrapping, agents.snapshot().idle) == (0, 1)
 
 
+def test_a_member_paused_during_a_call_is_away_not_soon_free() -> None:
+    # app_queue offers no call to a paused member, so the dialler must not count on them after it.
+    now = [0.0]
+    agents = QueueAgents(clock=lambda: now[0])
+    member = {"Queue": "q", "Interface": "PJSIP/a", "MemberName": "A", "Status": "2", "Wrapuptime": "10"}
+    agents.feed({"Event": "QueueMemberAdded", **member, "Paused": "0", "InCall": "1"}, 0.0)
+    agents.feed({"Event": "QueueMemberPause", **member, "Paused": "1", "InCall": "1"}, 20.0)
+    now[0] = 25.0
+    snap = agents.snapshot()
+    assert (snap.logged_in, snap.talking, snap.away_talking_s, snap.staying) == (1, 0, (25.0,), 0)
+    agents.feed({"Event": "AgentComplete", **member, "Paused": "1"}, 30.0)
+    now[0] = 33.0
+    assert (agents.snapshot().wrapping, agents.snapshot().away_wrapping_s) == (0, (3.0,))
+    agents.feed({"Event": "QueueMemberPause", **member, "Status": "1", "Paused": "0", "InCall": "0"}, 34.0)
+    now[0] = 35.0
+    assert (agents.snapshot().wrapping_s, agents.snapshot().away) == ((5.0,), 0)   # back: 5 s into 10
+
+
 def test_unavailable_members_are_not_logged_in_and_servers_add_up() -> None:
     agents = QueueAgents(clock=lambda: 0.0)
     agents.feed({"Event": "QueueMemberAdded", "Queue": "q", "Interface": "PJSIP/a", "Status": "5",
@@ -76,8 +94,8 @@ def test_unavailable_members_are_not_logged_in_and_servers_add_up() -> None:
                  "Paused": "0"})
     one = agents.snapshot()
     assert (one.logged_in, one.idle) == (1, 1)
-    both = merge_snapshots([one, AgentSnapshot(3, 1, (5.0,), (2.0,))])
-    assert both == AgentSnapshot(4, 2, (5.0,), (2.0,))
+    both = merge_snapshots([one, AgentSnapshot(3, 1, (5.0,), (2.0,), away_talking_s=(7.0,))])
+    assert both == AgentSnapshot(4, 2, (5.0,), (2.0,), away_talking_s=(7.0,))
 
 
 def _replay_with_late_status(moved_after: str, status: str, in_call: str) -> list[AgentSnapshot]:

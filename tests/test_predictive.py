@@ -367,6 +367,24 @@ def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
     assert PredictivePolicy().calls_to_launch(long) < PredictivePolicy().calls_to_launch(short) / 2
 
 
+def test_agents_who_leave_after_their_call_are_not_dialled_for() -> None:
+    # Lunch: 10 of 15 talking agents log out when their call ends. Calls launched for them would
+    # be answered by people who find nobody; only the 5 idle and the 5 talkers who stay count.
+    obs = observations(0.25)
+    talks = tuple(float(100 + 10 * i) for i in range(15))
+    desk = state(idle=5, talking=talks, obs=obs)
+
+    def launched(agents: AgentSnapshot) -> int:
+        return PredictivePolicy().calls_to_launch(replace(desk, agents=agents))
+
+    everyone_returns = launched(AgentSnapshot(20, 5, talks))
+    ten_leave = launched(AgentSnapshot(20, 5, talks[:5], away_talking_s=talks[5:]))
+    assert ten_leave < everyone_returns
+    assert ten_leave == launched(AgentSnapshot(10, 5, talks[:5]))      # as if they had gone already
+    assert launched(AgentSnapshot(20, 5, (), away_talking_s=talks)) == launched(AgentSnapshot(5, 5, ()))
+    assert launched(AgentSnapshot(15, 0, (), away_talking_s=talks)) == 0   # nobody stays: no call
+
+
 def test_a_call_ending_now_frees_nobody_before_a_wrap_up_longer_than_every_horizon() -> None:
     # Agents deep into long calls would end them any second, but a 60 s wrap-up follows: nobody
     # they free can take a person answered within the look-ahead, so they change nothing.

@@ -367,9 +367,13 @@ def test_agents_logging_out_finish_their_call_and_wrap_first() -> None:
         await agents.acquire(0)                    # two talking, one idle
         agents.set_logged_in(1)                    # idle one goes now, one talker after wrap-up
         snap = agents.snapshot()
-        assert (snap.logged_in, snap.idle, snap.talking) == (2, 0, 2)
+        # the leaver is still logged in and talking, but away: pacing must not wait for them
+        assert (snap.logged_in, snap.idle, snap.talking, snap.away, snap.staying) == (2, 0, 1, 1, 1)
+        assert len(snap.away_talking_s) == 1
         await asyncio.sleep(55)
-        assert agents.snapshot().logged_in == 2   # wrapping still counts
+        snap = agents.snapshot()
+        assert snap.logged_in == 2                 # wrapping still counts
+        assert (snap.wrapping, len(snap.away_wrapping_s)) == (1, 1)
         await asyncio.sleep(10)
         snap = agents.snapshot()
         assert (snap.logged_in, snap.idle) == (1, 1)
@@ -400,7 +404,9 @@ def test_leaving_agent_called_back_before_going() -> None:
         agents = SimulatedAgents(1, Fixed(50.0), Fixed(0.0), seed=1)
         await agents.acquire(0)
         agents.set_logged_in(0)
+        assert agents.snapshot().away == 1
         agents.set_logged_in(1)                   # changed their mind: no new agent, none leaves
+        assert (agents.snapshot().away, agents.snapshot().talking) == (0, 1)
         await asyncio.sleep(60)
         snap = agents.snapshot()
         assert (snap.logged_in, snap.idle) == (1, 1)

@@ -155,30 +155,30 @@ class QueueAgents(AgentDesk):
     def snapshot(self) -> AgentSnapshot:
         now = self._now()
         logged_in = idle = 0
-        talking: list[float] = []
-        wrapping: list[float] = []
+        # (returning, away): a member paused while busy gets no queue call when done
+        talking: tuple[list[float], list[float]] = ([], [])
+        wrapping: tuple[list[float], list[float]] = ([], [])
         for m in self.agents().values():
             if m.status in _LOGGED_OUT_STATES:
                 continue
             logged_in += 1
             if m.in_call:
-                talking.append(max(0.0, now - (m.talk_since if m.talk_since is not None else now)))
+                talking[m.paused].append(max(0.0, now - (m.talk_since if m.talk_since is not None else now)))
             elif m.wrap_until > now:             # the queue's wrapuptime started when the call ended
-                wrapping.append(max(0.0, now - (m.wrap_until - m.wrapup_s)))
+                wrapping[m.paused].append(max(0.0, now - (m.wrap_until - m.wrapup_s)))
             elif not m.paused and m.status in _IDLE_STATES:
                 idle += 1
-        return AgentSnapshot(logged_in=logged_in, idle=idle, talking_s=tuple(talking),
-                             wrapping_s=tuple(wrapping))
+        return AgentSnapshot(logged_in=logged_in, idle=idle, talking_s=tuple(talking[0]),
+                             wrapping_s=tuple(wrapping[0]), away_talking_s=tuple(talking[1]),
+                             away_wrapping_s=tuple(wrapping[1]))
 
 
 def merge_snapshots(snapshots: Iterable[AgentSnapshot]) -> AgentSnapshot:
     """Several Asterisk servers behind one campaign: their agents add up."""
-    logged_in = idle = 0
-    talking: list[float] = []
-    wrapping: list[float] = []
-    for s in snapshots:
-        logged_in += s.logged_in
-        idle += s.idle
-        wrapping.extend(s.wrapping_s)
-        talking.extend(s.talking_s)
-    return AgentSnapshot(logged_in, idle, tuple(talking), tuple(wrapping))
+    snapshots = list(snapshots)
+    return AgentSnapshot(
+        logged_in=sum(s.logged_in for s in snapshots), idle=sum(s.idle for s in snapshots),
+        talking_s=tuple(t for s in snapshots for t in s.talking_s),
+        wrapping_s=tuple(t for s in snapshots for t in s.wrapping_s),
+        away_talking_s=tuple(t for s in snapshots for t in s.away_talking_s),
+        away_wrapping_s=tuple(t for s in snapshots for t in s.away_wrapping_s))
