@@ -138,7 +138,8 @@ class AgentSnapshot:
 
     @property
     def staying(self) -> int:
-        """Logged-in agents who are, or will be, there for another call."""
+        """Logged-in agents but the away ones (a paused agent who is not busy is logged in
+        and stays, though neither idle nor busy: no horizon counts it)."""
         return self.logged_in - self.away
 
 

@@ -179,6 +179,53 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
     assert hangup.kind is CallEventKind.HANGUP and hangup.cause is HangupCause.NORMAL
 
 
+def queue_pause(state: dict, paused: bool) -> str:
+    """Pause or unpause Agent One as a supervisor would, from Asterisk's CLI."""
+    asterisk_bin = f"{state['prefix']}/sbin/asterisk"
+    conf = f"{state['dir']}/etc/asterisk.conf"
+    verb = "pause" if paused else "unpause"
+    return subprocess.run([asterisk_bin, "-C", conf, "-rx",
+                           f"queue {verb} member PJSIP/agent1 queue collections reason lunch"],
+                          capture_output=True, text=True, timeout=10).stdout
+
+
+async def test_an_agent_paused_during_a_call_is_away_until_unpaused(asterisk: dict,  # noqa: F811
+                                                                  backend: AsteriskTelephony) -> None:
+    # app_queue offers a paused member no call: the dialler must not count on them once they hang up.
+    agent = await Sipp("uas_agent", port=asterisk["agent_port"]).start()
+    debtor = await Sipp("uas_customer_wait", port=asterisk["debtor_port"]).start()
+
+    async def snapshot_when(ok: Any) -> Any:
+        for _ in range(60):
+            snap = backend.agents.snapshot()
+            if ok(snap):
+                return snap
+            await asyncio.sleep(0.05)
+        return backend.agents.snapshot()
+
+    try:
+        await snapshot_when(lambda s: s.logged_in)
+        call = await backend.originate(request("it-pause"))
+        events = call.events()
+        await until_answered(events)
+        assert await call.connect_agent("collections", 15, {"campaign": "it"}) == "Agent One"
+        await asyncio.to_thread(queue_pause, asterisk, True)
+        paused = await snapshot_when(lambda s: s.away_talking_s)
+        hangup = await next_event(events, 20)   # the agent hangs up after 4 s
+        done = await snapshot_when(lambda s: not s.away_talking_s)
+        await asyncio.to_thread(queue_pause, asterisk, False)
+        back = await snapshot_when(lambda s: s.idle)
+    finally:
+        await asyncio.to_thread(queue_pause, asterisk, False)
+        await agent.stop()
+        await debtor.stop()
+    assert (paused.logged_in, paused.talking, len(paused.away_talking_s), paused.staying) == (1, 0, 1, 0)
+    assert hangup.kind is CallEventKind.HANGUP
+    # done and still paused: neither idle nor busy, so pacing counts no agent for new calls
+    assert (done.logged_in, done.idle, done.talking, done.wrapping, done.away) == (1, 0, 0, 0, 0)
+    assert (back.idle, back.away) == (1, 0)
+
+
 async def test_without_an_agent_the_call_comes_back_for_the_information_message(
         asterisk: dict, tmp_path: Path) -> None:  # noqa: F811
     renderer = PromptRenderer(TTSConfig(cache_dir=tmp_path))          # espeak-ng, the default voice
