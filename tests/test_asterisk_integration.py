@@ -55,17 +55,19 @@ async def backend(asterisk: dict) -> AsyncIterator[AsteriskTelephony]:  # noqa: 
     await telephony.close()
 
 
+def asterisk_cli(state: dict, command: str) -> str:
+    """What the testbed Asterisk's CLI prints for one command (``asterisk -rx``)."""
+    return subprocess.run([f"{state['prefix']}/sbin/asterisk", "-C", f"{state['dir']}/etc/asterisk.conf",
+                           "-rx", command], capture_output=True, text=True, timeout=10).stdout
+
+
 def agent_channel_variables(state: dict) -> str:
     """The variables of the agent's channel, as Asterisk's CLI shows them."""
-    asterisk_bin = f"{state['prefix']}/sbin/asterisk"
-    conf = f"{state['dir']}/etc/asterisk.conf"
-    channels = subprocess.run([asterisk_bin, "-C", conf, "-rx", "core show channels concise"],
-                              capture_output=True, text=True, timeout=10).stdout
+    channels = asterisk_cli(state, "core show channels concise")
     names = [line.split("!")[0] for line in channels.splitlines() if line.startswith("PJSIP/agent1")]
     if not names:
         return ""
-    return subprocess.run([asterisk_bin, "-C", conf, "-rx", f"core show channel {names[0]}"],
-                          capture_output=True, text=True, timeout=10).stdout
+    return asterisk_cli(state, f"core show channel {names[0]}")
 
 
 def request(attempt: str, ring_s: float = 20.0) -> OriginateRequest:
@@ -181,12 +183,8 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
 
 def queue_pause(state: dict, paused: bool) -> str:
     """Pause or unpause Agent One as a supervisor would, from Asterisk's CLI."""
-    asterisk_bin = f"{state['prefix']}/sbin/asterisk"
-    conf = f"{state['dir']}/etc/asterisk.conf"
     verb = "pause" if paused else "unpause"
-    return subprocess.run([asterisk_bin, "-C", conf, "-rx",
-                           f"queue {verb} member PJSIP/agent1 queue collections reason lunch"],
-                          capture_output=True, text=True, timeout=10).stdout
+    return asterisk_cli(state, f"queue {verb} member PJSIP/agent1 queue collections reason lunch")
 
 
 async def test_an_agent_paused_during_a_call_is_away_until_unpaused(asterisk: dict,  # noqa: F811
