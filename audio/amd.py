@@ -28,7 +28,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from sip.media import FRAME_MS, SAMPLE_RATE
+from dialer.core.media import FRAME_MS, SAMPLE_RATE
 
 
 class AmdVerdict(StrEnum):

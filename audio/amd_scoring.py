@@ -15,7 +15,7 @@ from audio.amd import AmdParams, AmdResult, AmdVerdict, AnsweringMachineDetector
 from audio.beep import BeepDetector
 from audio.convert import decode, encode
 from audio.labelled import Opening
-from sip.media import FRAME_MS, split_frames
+from dialer.core.media import FRAME_MS, split_frames
 
 
 def run_amd(pcm: bytes, params: AmdParams) -> AmdResult:

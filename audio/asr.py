@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from audio.vad import Upsampler2x
-from sip.media import SAMPLE_RATE
+from dialer.core.media import SAMPLE_RATE
 
 Grammar = Mapping[str, Sequence[str]]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audio.tones import dbm0_to_amplitude
-from sip.media import FRAME_SAMPLES, SAMPLE_RATE
+from dialer.core.media import FRAME_SAMPLES, SAMPLE_RATE
 
 _FFT = 512                                  # 15.6 Hz bins after zero padding
 _WINDOW = np.hanning(FRAME_SAMPLES)
@@ -34,7 +34,8 @@ class BeepParams:
 class BeepDetector:
     """Feed frames after the greeting; ``feed`` returns True once, in the frame the beep is confirmed.
 
-    Frames must be whole 20 ms frames (what a :class:`sip.media.MediaLeg` delivers); others are skipped.
+    Frames must be whole 20 ms frames (what a :class:`dialer.core.media.MediaLeg` delivers); others
+    are skipped.
     """
 
     def __init__(self, params: BeepParams | None = None) -> None:

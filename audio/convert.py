@@ -1,7 +1,7 @@
 """Engine audio -> telephone audio: 8 kHz mono 16-bit PCM at one loudness, and G.711 µ-law/A-law.
 
 Engines speak at 16 or 22.05 kHz, each at its own loudness. A call carries 8 kHz
-(``sip.media``), and a prompt that is much quieter or louder than the one before it
+(``dialer.core.media``), and a prompt that is much quieter or louder than the one before it
 sounds broken to the caller, so every rendered prompt goes through :func:`to_telephone`.
 
 Resampling is band-limited (numpy FFT) rather than ``audioop.ratecv``, which filters

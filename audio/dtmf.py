@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audio.tones import DTMF_FREQUENCIES, dbm0_to_amplitude
-from sip.media import SAMPLE_RATE
+from dialer.core.media import SAMPLE_RATE
 
 ROWS = (697.0, 770.0, 852.0, 941.0)
 COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)

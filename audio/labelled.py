@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from audio import tones
-from sip.media import SAMPLE_RATE
+from dialer.core.media import SAMPLE_RATE
 
 
 class RenderError(RuntimeError):

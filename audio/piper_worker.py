@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
-from dialer.errors import CallpactError
+from dialer.core.errors import CallpactError
 
 _WROTE = re.compile(r"Wrote (.+\.wav)\s*$")
 

@@ -1,7 +1,7 @@
 """Prompts -> 8 kHz telephone audio, rendered ahead of the call so the caller never waits on synthesis.
 
 :class:`PromptRenderer` is what a media session calls to play a
-:class:`sip.telephony.Prompt`: recorded audio passes through; text is normalised for
+:class:`dialer.core.telephony.Prompt`: recorded audio passes through; text is normalised for
 its language (:mod:`audio.normalise`), synthesised by the voice configured for that
 language (and flow), converted to 8 kHz mono 16-bit PCM at the configured loudness,
 and cached on disk. Synthesis runs in a worker thread (the engines are child
@@ -28,7 +28,7 @@ from audio.convert import TELEPHONE_RATE, encode, to_telephone
 from audio.normalise import normalise
 from audio.tts import Engine, TTSError
 from audio.tts_config import TTSConfig, VoiceConfig
-from sip.telephony import Prompt
+from dialer.core.telephony import Prompt
 
 log = logging.getLogger(__name__)
 

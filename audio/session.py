@@ -1,8 +1,8 @@
 """The media path of one answered call, shared by every real backend.
 
 A backend (pjsua2 SIP, Asterisk AudioSocket) turns an answered call into a
-:class:`sip.media.MediaLeg` and hands it to a :class:`MediaSession`, which
-provides what :class:`sip.telephony.Call` needs on top of raw frames: prompts
+:class:`dialer.core.media.MediaLeg` and hands it to a :class:`MediaSession`, which
+provides what :class:`dialer.core.telephony.Call` needs on top of raw frames: prompts
 with barge-in, answers by keypad or voice, answering-machine detection and the
 voicemail beep. A backend's ``Call.play`` is then ``await self.media.play(...)``
 and so on, and both backends behave the same in every IVR flow.
@@ -34,8 +34,8 @@ from audio.asr import Recognizer
 from audio.beep import BeepDetector, BeepParams
 from audio.dtmf import DtmfDetector, DtmfParams
 from audio.vad import VadEvent, VadParams, VoiceActivityDetector
-from sip.media import FRAME_MS, MediaLeg
-from sip.telephony import Grammar, Heard, HeardKind, PlayResult, Prompt
+from dialer.core.media import FRAME_MS, MediaLeg
+from dialer.core.telephony import Grammar, Heard, HeardKind, PlayResult, Prompt
 
 log = logging.getLogger(__name__)
 

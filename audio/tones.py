@@ -3,14 +3,14 @@
 The tests, the benchmark and the SIP tests' far end need keypad presses and
 voicemail beeps that are exactly known, so they are generated here rather than
 recorded. Everything is 8 kHz 16-bit signed little-endian mono PCM, the format
-of :mod:`sip.media`.
+of :mod:`dialer.core.media`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sip.media import SAMPLE_RATE
+from dialer.core.media import SAMPLE_RATE
 
 #: Low ("row") and high ("column") frequency of every key, as in ITU-T Q.23.
 DTMF_FREQUENCIES: dict[str, tuple[float, float]] = {}

@@ -30,7 +30,7 @@ from typing import ClassVar
 
 from audio.convert import Audio, AudioFormatError, read_wav
 from audio.piper_worker import PiperWorker, PiperWorkerError
-from dialer.errors import CallpactError
+from dialer.core.errors import CallpactError
 
 DEFAULT_TIMEOUT_S = 20.0
 DEFAULT_MAX_CHARS = 2000

@@ -1,6 +1,6 @@
 """The ``tts:`` configuration section: which engine and voice speaks each language (and flow), cache, limits.
 
-Read with :mod:`dialer.yamlconf`'s strict reader, so a misspelt key (``voise:``) is an
+Read with :mod:`dialer.core.yamlconf`'s strict reader, so a misspelt key (``voise:``) is an
 error naming the file, line and key rather than a silent fall-back to another voice.
 Example with comments: ``config/tts.yaml``.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from audio import spoken
 from audio.convert import DEFAULT_LEVEL_DBFS
 from audio.tts import DEFAULT_MAX_CHARS, DEFAULT_TIMEOUT_S, ENGINES, Engine, make_engine
-from dialer.yamlconf import Section, load_yaml
+from dialer.core.yamlconf import Section, load_yaml
 
 _VOICE_KEYS = ("engine", "voice", "model", "rate", "speaker", "length_scale", "persistent")
 _TTS_KEYS = ("voices", "flows", "cache_dir", "cache_max_mb", "cache_max_age", "max_chars", "timeout",

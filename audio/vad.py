@@ -24,7 +24,7 @@ from enum import StrEnum
 import numpy as np
 
 from audio.tones import dbm0_to_amplitude
-from sip.media import SAMPLE_RATE
+from dialer.core.media import SAMPLE_RATE
 
 MODEL_RATE = 16000
 CHUNK_16K = 512                       # samples the model takes at a time

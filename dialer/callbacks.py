@@ -3,7 +3,7 @@
 A campaign calls out from a recognisable number; debtors who missed the call
 ring it back. The inbound caller's number (E.164) is matched to the campaign's
 debtors and their recent attempts (the Redis lookup is
-:meth:`dialer.store.Store.callback_candidates`); this module turns what was
+:meth:`dialer.store.redis_store.Store.callback_candidates`); this module turns what was
 found into *facts* and walks the campaign's rule table, first match wins. All
 pure: no Redis, no clock, so every rule is tested with plain values.
 
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from dialer.errors import ConfigError
-from dialer.model import Debtor, DebtorState
-from dialer.yamlconf import Section
+from dialer.core.errors import ConfigError
+from dialer.core.records import Debtor, DebtorState
+from dialer.core.yamlconf import Section
 from ivr_flows.conditions import Condition, ConditionError, parse_condition
 
 CALLBACK_FACTS = frozenset({

@@ -22,10 +22,10 @@ import phonenumbers
 import yaml
 
 from dialer.callbacks import CallbackConfig, read_callbacks
-from dialer.errors import ConfigError
-from dialer.model import Outcome
+from dialer.core.errors import ConfigError
+from dialer.core.records import Outcome
+from dialer.core.yamlconf import LineDict, Section, load_yaml, load_yaml_text
 from dialer.windows import CallingWindows, Jurisdiction, read_calling_hours
-from dialer.yamlconf import LineDict, Section, load_yaml, load_yaml_text
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
 LEGAL_MAX_ABANDON_RATE = 0.03

@@ -26,8 +26,8 @@ from rich.table import Table
 
 from dialer import __version__
 from dialer.campaign import amd_false_positives, ofcom_abandon_rate, parse_campaign, set_campaign_key
-from dialer.errors import CallpactError, ConfigError, InputError
-from dialer.store import Store
+from dialer.core.errors import CallpactError, ConfigError, InputError
+from dialer.store.redis_store import Store
 
 # No markup (file names, YAML keys and values are printed as they are, brackets and all) and no
 # wrapping at 80 columns when piped: an error stays one line that scripts and logs can grep.
@@ -224,7 +224,7 @@ def _run(args: argparse.Namespace, body: Callable[[Store], Awaitable[int]]) -> i
 
 # -- import ----------------------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from dialer.importing import count_data_lines, import_file
+    from dialer.hopper_import import count_data_lines, import_file
 
     path: Path = args.file
     if not path.exists():
@@ -441,8 +441,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # -- dialer ---------------------------------------------------------------------------------------
 def cmd_dialer(args: argparse.Namespace) -> int:
-    from dialer.demo import build_sim_network
     from dialer.engine import CampaignEngine
+    from dialer.simulation.demo import build_sim_network
 
     async def body(store: Store) -> int:
         names = args.campaign or await store.campaigns()
@@ -455,7 +455,7 @@ def cmd_dialer(args: argparse.Namespace) -> int:
             if args.backend_config is None:
                 raise ConfigError("--backend sip needs --backend-config FILE.yaml (with a 'sip:' section, "
                                   "see config/sip.yaml)")
-            from sip.pjsua2_backend import start_sip_backend
+            from sip.pjsua2.backend import start_sip_backend
             network = await start_sip_backend(str(args.backend_config))
             trunk = network.cfg.trunk
             where = f"the SIP trunk {trunk.host}:{trunk.port}"
@@ -498,10 +498,10 @@ async def _asterisk_backend(path: Path | None) -> Any:
     """The Asterisk backend from a YAML file's ``backend:`` section, connected (one-line errors)."""
     from audio.prompts import PromptRenderer
     from audio.tts_config import TTSConfig, tts_config_from_section
-    from dialer.yamlconf import Section, load_yaml
+    from dialer.core.telephony import OriginateError
+    from dialer.core.yamlconf import Section, load_yaml
     from sip.asterisk.backend import AsteriskTelephony
     from sip.asterisk.settings import settings_from_mapping
-    from sip.telephony import OriginateError
 
     if path is None:
         raise ConfigError("--backend asterisk needs --backend-config FILE.yaml (with a 'backend:' section)")
@@ -526,7 +526,7 @@ async def _asterisk_backend(path: Path | None) -> Any:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dialer.demo import run_demo
+    from dialer.simulation.demo import run_demo
 
     return run_demo(
         debtors=args.debtors, agents=args.agents, seed=args.seed, out_dir=args.out, hours=args.hours,
@@ -537,8 +537,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import os
 
-    from dialer.scenario import load_scenario
-    from dialer.simulate import DEFAULT_TICK_S, parse_ratios, plot, render_table, simulate, summary_lines
+    from dialer.simulation.compare import (
+        DEFAULT_TICK_S,
+        parse_ratios,
+        plot,
+        render_table,
+        simulate,
+        summary_lines,
+    )
+    from dialer.simulation.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     ratios = parse_ratios(args.ratios) if args.ratios else None
@@ -586,10 +593,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_call(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from dialer.phones import normalise_number
-    from sip.pjsua2_backend import pjsua2_available
-    from sip.sip_config import SipConfig, load_sip_config, trunk_from_uri
-    from sip.trunk_call import run_test_call
+    from dialer.core.phones import normalise_number
+    from dialer.test_call import run_test_call
+    from sip.pjsua2.backend import pjsua2_available
+    from sip.pjsua2.settings import SipConfig, load_sip_config, trunk_from_uri
 
     flow = None
     if args.flow is not None:
@@ -617,14 +624,14 @@ def cmd_call(args: argparse.Namespace) -> int:
     check = normalise_number(args.to, cfg.default_region)
     if not check.usable or check.e164 is None:
         raise InputError(check.problem or "not a phone number", where=f"--to {args.to}")
-    from sip.trunk_call import debtor_from_json
+    from dialer.test_call import debtor_from_json
     try:
         debtor_from_json(debtor, check.e164)
     except ValueError as exc:
         raise InputError(str(exc), where="--debtor") from None
     if not pjsua2_available():
         raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
-    from sip.telephony import OriginateError
+    from dialer.core.telephony import OriginateError
     try:
         report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
                                ring_timeout_s=args.ring_timeout, debtor=debtor, flow=flow)
@@ -654,7 +661,7 @@ def cmd_tts(args: argparse.Namespace) -> int:
     from audio.normalise import normalise
     from audio.prompts import PromptRenderer
     from audio.tts_config import TTSConfig, load_tts_config
-    from sip.telephony import Prompt
+    from dialer.core.telephony import Prompt
 
     if args.action == "text":
         try:

@@ -119,7 +119,7 @@ def run_checks() -> list[Finding]:
 
 def check_pacing_kernel() -> Finding:
     """The pacing policy's compiled sums: optional, the same figures from numpy, a few times slower."""
-    from dialer import pacing_math
+    from dialer.pacing import sums as pacing_math
 
     name = "compiled pacing sums (faster simulate)"
     if pacing_math.kernel is not None:

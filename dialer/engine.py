@@ -30,31 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.campaign import CampaignConfig, DialMode, parse_campaign
-from dialer.errors import CallpactError, StoreUnavailable
-from dialer.inbound import CallbackHandler, InboundRouter
-from dialer.model import DebtorStatus, Outcome
-from dialer.pacing import (
-    Agentless,
-    FixedRatio,
-    Observations,
-    PacingPolicy,
-    PacingState,
-    PacingStats,
-    Progressive,
-)
-from dialer.predictive import PredictivePolicy
-from dialer.privacy import mask_number
-from dialer.scheduling import dial_check, follow_up, phone_to_dial
-from dialer.store import AttemptStart, Claim, Store
-from dialer.windows import zone
-from ivr_flows.catalogue import fixed_prompts, opening_prompts
-from ivr_flows.facts import CallFacts
-from ivr_flows.interpreter import FlowRun
-from ivr_flows.loader import resolve_flow
-from ivr_flows.model import Flow
-from ivr_flows.runner import EventSender, run_flow
-from ivr_flows.webhook import WebhookSender
-from sip.telephony import (
+from dialer.core.errors import CallpactError, StoreUnavailable
+from dialer.core.privacy import mask_number
+from dialer.core.records import DebtorStatus, Outcome
+from dialer.core.telephony import (
     AgentSnapshot,
     AnsweredBy,
     Call,
@@ -65,6 +44,27 @@ from sip.telephony import (
     Prompt,
     Telephony,
 )
+from dialer.inbound import CallbackHandler, InboundRouter
+from dialer.pacing.policy import (
+    Agentless,
+    FixedRatio,
+    Observations,
+    PacingPolicy,
+    PacingState,
+    PacingStats,
+    Progressive,
+)
+from dialer.pacing.predictive import PredictivePolicy
+from dialer.scheduling import dial_check, follow_up, phone_to_dial
+from dialer.store.redis_store import AttemptStart, Claim, Store
+from dialer.windows import zone
+from ivr_flows.catalogue import fixed_prompts, opening_prompts
+from ivr_flows.facts import CallFacts
+from ivr_flows.interpreter import FlowRun
+from ivr_flows.loader import resolve_flow
+from ivr_flows.model import Flow
+from ivr_flows.runner import EventSender, run_flow
+from ivr_flows.webhook import WebhookSender
 
 log = logging.getLogger("callpact.engine")
 

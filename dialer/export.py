@@ -8,8 +8,8 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
-from dialer.model import ATTEMPT_TIMESTAMPS
-from dialer.store import Store
+from dialer.core.records import ATTEMPT_TIMESTAMPS
+from dialer.store.redis_store import Store
 
 #: What the IVR flow recorded (empty for calls no flow ran on); see ivr_flows.interpreter.FlowResult.
 IVR_COLUMNS = (

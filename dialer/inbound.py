@@ -3,7 +3,7 @@
 The edge around :mod:`dialer.callbacks` (pure rules) and :mod:`ivr_flows`
 (pure interpreter): a :class:`CallbackHandler` is what a backend's
 ``set_inbound_handler`` gets. Every inbound call leaves one record
-(:meth:`dialer.store.Store.record_callback`) naming the rule that fired, the
+(:meth:`dialer.store.redis_store.Store.record_callback`) naming the rule that fired, the
 route, the flow's outcome and whether an agent took the call, plus counters
 ``callbacks``, ``callbacks:auto`` / ``callbacks:agent`` / ``callbacks:no-agent-free``,
 ``callback_rule:NAME``
@@ -22,17 +22,17 @@ import phonenumbers
 
 from dialer.callbacks import CallbackDecision, Candidate, route_callback
 from dialer.campaign import CampaignConfig
-from dialer.errors import CallpactError
-from dialer.phones import normalise_number
-from dialer.privacy import mask_number
-from dialer.store import Store
+from dialer.core.errors import CallpactError
+from dialer.core.phones import normalise_number
+from dialer.core.privacy import mask_number
+from dialer.core.telephony import Call, Inbound, Prompt
+from dialer.store.redis_store import Store
 from dialer.windows import zone
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
 from ivr_flows.loader import resolve_flow
 from ivr_flows.model import FlowOutcome
 from ivr_flows.runner import EventSender, run_flow
-from sip.telephony import Call, Inbound, Prompt
 
 log = logging.getLogger("callpact.inbound")
 

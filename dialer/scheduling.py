@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from dialer.campaign import CampaignConfig, Priority
-from dialer.model import Debtor, DebtorState, DebtorStatus, Outcome
+from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
 from dialer.windows import local_instant, zone
 
 WEEK_S = 7 * 86400.0

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from dialer.errors import ConfigError, InputError
-from dialer.yamlconf import Section
+from dialer.core.errors import ConfigError, InputError
+from dialer.core.yamlconf import Section
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 END_OF_DAY = dt.time.max  # written "24:00": the window runs to the next local midnight

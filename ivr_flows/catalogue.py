@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dialer.core.telephony import PlayResult, Prompt
 from ivr_flows.facts import param_value
 from ivr_flows.interpreter import FlowRun, Play
 from ivr_flows.model import Flow
 from ivr_flows.templates import placeholders, render
-from sip.telephony import PlayResult, Prompt
 
 _PROMPT_FIELDS = ("prompt", "no_input", "no_match", "invalid")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
-from dialer.model import Debtor
+from dialer.core.records import Debtor
 
 BASE_FACTS = frozenset({
     "name", "amount", "currency", "due_date", "invoice", "risk", "segment", "language", "attempt",

@@ -6,7 +6,7 @@ connect an agent, wait for the beep, finish) and :meth:`FlowRun.send` takes what
 came of it and returns the next one, until :class:`Finish`. No I/O, no clock,
 no randomness: the same flow, facts and answers always give the same actions,
 which is how the flows are tested. :mod:`ivr_flows.runner` executes the actions
-on a real :class:`~sip.telephony.Call`.
+on a real :class:`~dialer.core.telephony.Call`.
 
 Every run ends with an outcome: the last one a ``set``/``hangup`` node gave,
 else ``hung-up`` when the caller left, ``informed`` when the flow simply ended,
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from dialer.core.telephony import Heard, HeardKind, PlayResult, Prompt
 from ivr_flows.facts import CallFacts, derive, initial_facts
 from ivr_flows.model import (
     Branch,
@@ -40,7 +41,6 @@ from ivr_flows.model import (
 )
 from ivr_flows.model import Prompt as PromptTexts
 from ivr_flows.templates import render
-from sip.telephony import Heard, HeardKind, PlayResult, Prompt
 
 #: Speech recognised with less confidence than this counts as "not understood".
 MIN_CONFIDENCE = 0.5

@@ -33,8 +33,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dialer.errors import ConfigError
-from dialer.yamlconf import LineDict, Section, load_yaml, load_yaml_text
+from dialer.core.errors import ConfigError
+from dialer.core.yamlconf import LineDict, Section, load_yaml, load_yaml_text
 from ivr_flows.conditions import ConditionError, parse_condition
 from ivr_flows.facts import BASE_FACTS, DERIVED_FACTS, param_value
 from ivr_flows.model import (

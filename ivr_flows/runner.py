@@ -1,6 +1,6 @@
 """Executing a flow on a live call: the thin asynchronous edge around :class:`FlowRun`.
 
-It only uses the :class:`~sip.telephony.Call` interface (play with barge-in,
+It only uses the :class:`~dialer.core.telephony.Call` interface (play with barge-in,
 listen, connect_agent, wait_for_beep, hangup), so a flow runs unchanged on the
 simulated network, pjsua2 SIP calls and Asterisk channels. Events from
 ``webhook`` nodes go through an injected :class:`EventSender` (the signed HTTP
@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from dialer.core.telephony import Call, PlayResult
 from ivr_flows.interpreter import (
     ConnectAgent,
     Finish,
@@ -24,7 +25,6 @@ from ivr_flows.interpreter import (
     SendEvent,
     WaitForBeep,
 )
-from sip.telephony import Call, PlayResult
 
 log = logging.getLogger("callpact.ivr")
 

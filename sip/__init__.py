@@ -1,1 +1,1 @@
-"""Telephony backends behind one small async interface (:mod:`sip.telephony`)."""
+"""Telephony backends behind one small async interface (:mod:`dialer.core.telephony`)."""

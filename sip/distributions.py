@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dialer.yamlconf import Section, parse_duration
+from dialer.core.yamlconf import Section, parse_duration
 
 __all__ = [
     "DIST_NAMES",
@@ -236,7 +236,7 @@ def parse_distribution(value: Any, where: Section, key: str) -> Distribution:
     Accepts a plain number or duration (``14``, ``"90s"``, ``"3m"``) as a fixed
     value, or a mapping with ``dist:`` one of :data:`DIST_NAMES` and exactly
     that distribution's parameters (durations too). Errors are
-    :class:`~dialer.errors.ConfigError` naming file, line and key path.
+    :class:`~dialer.core.errors.ConfigError` naming file, line and key path.
     """
     if not isinstance(value, Mapping):
         seconds = parse_duration(value)

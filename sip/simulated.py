@@ -1,4 +1,4 @@
-"""A simulated telephone network and agent desk behind the :mod:`sip.telephony` interface.
+"""A simulated telephone network and agent desk behind the :mod:`dialer.core.telephony` interface.
 
 Three users drive it: the demo campaign (a whole working day in virtual time),
 ``callpact simulate`` (several pacing policies compared on one scenario) and
@@ -44,16 +44,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, Protocol
 
-from dialer.errors import ConfigError
-from dialer.yamlconf import Section
-from sip.distributions import (
-    Distribution,
-    LogNormal,
-    Uniform,
-    as_distribution,
-    read_distribution,
-)
-from sip.telephony import (
+from dialer.core.errors import ConfigError
+from dialer.core.telephony import (
     AgentDesk,
     AgentSnapshot,
     AnsweredBy,
@@ -70,6 +62,14 @@ from sip.telephony import (
     PlayResult,
     Prompt,
     Telephony,
+)
+from dialer.core.yamlconf import Section
+from sip.distributions import (
+    Distribution,
+    LogNormal,
+    Uniform,
+    as_distribution,
+    read_distribution,
 )
 
 __all__ = [

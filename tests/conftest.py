@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from dialer.redis_server import EmbeddedRedis, ensure_running, kill
-from dialer.store import Store
+from dialer.store.redis_server import EmbeddedRedis, ensure_running, kill
+from dialer.store.redis_store import Store
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     """A failing test against the real Asterisk shows the end of Asterisk's log, SIP trace included.
 
     Such failures are rare and timing-bound; without Asterisk's side of the call they can only be
-    guessed at (this log found the stray-BYE one: tests/asterisk_testbed.py, STRAY_CALLS).
+    guessed at (this log found the stray-BYE one: tests/helpers/asterisk_testbed.py, STRAY_CALLS).
     """
     outcome = yield
     report = outcome.get_result()

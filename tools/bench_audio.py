@@ -33,9 +33,9 @@ from audio.convert import decode, encode
 from audio.dtmf import DtmfDetector
 from audio.session import MediaSession
 from audio.vad import VadEvent, VoiceActivityDetector
-from dialer.virtual_time import run_virtual
-from sip.media import SILENCE_FRAME, MediaLeg, split_frames
-from sip.telephony import Prompt
+from dialer.core.media import SILENCE_FRAME, MediaLeg, split_frames
+from dialer.core.telephony import Prompt
+from dialer.core.virtual_time import run_virtual
 
 AIM_PERCENT = 0.5
 GRAMMAR = {"yes": ["yes"], "no": ["no"], "agent": ["agent"], "paid": ["paid"], "plan": ["payment plan"]}

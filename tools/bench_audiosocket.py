@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dialer.core.media import FRAME_BYTES
 from sip.asterisk.audiosocket import (
     KIND_AUDIO,
     KIND_UUID,
@@ -31,7 +32,6 @@ from sip.asterisk.audiosocket import (
     FrameDecoder,
     encode,
 )
-from sip.media import FRAME_BYTES
 
 PROMPT = bytes(range(256)) * (FRAME_BYTES * 500 // 256)      # 10 s of non-silent audio
 

@@ -72,14 +72,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from dialer.always_open import always_open_campaign
 from dialer.campaign import CampaignConfig, parse_campaign
+from dialer.core.errors import ConfigError
+from dialer.core.records import Debtor
 from dialer.engine import CampaignEngine, Clock, tick_for
-from dialer.errors import ConfigError
-from dialer.model import Debtor
-from dialer.redis_server import EmbeddedRedis, ensure_running, kill
 from dialer.scheduling import first_due, priority_score
-from dialer.store import Store
+from dialer.simulation.always_open import always_open_campaign
+from dialer.store.redis_server import EmbeddedRedis, ensure_running, kill
+from dialer.store.redis_store import Store
 from ivr_flows.catalogue import opening_prompts
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun

@@ -34,14 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sip_peers import scenario, start_sipp  # noqa: E402
+from helpers.rtp_pcap import RtpStream, pcap_bytes  # noqa: E402
+from helpers.sip_peers import scenario, start_sipp  # noqa: E402
 
 from audio.amd import AmdVerdict  # noqa: E402
 from audio.tones import dtmf as dtmf_tone  # noqa: E402
-from sip.pjsua2_backend import Pjsua2Telephony, amd_params, pjsua2_available  # noqa: E402
-from sip.rtp_pcap import RtpStream, pcap_bytes  # noqa: E402
-from sip.sip_config import AmdConfig, CallerIdConfig, SipConfig, TrunkConfig  # noqa: E402
-from sip.telephony import CallEventKind, OriginateRequest, Prompt  # noqa: E402
+from dialer.core.telephony import CallEventKind, OriginateRequest, Prompt  # noqa: E402
+from sip.pjsua2.backend import Pjsua2Telephony, amd_params, pjsua2_available  # noqa: E402
+from sip.pjsua2.settings import AmdConfig, CallerIdConfig, SipConfig, TrunkConfig  # noqa: E402
 
 CALLER = "+31201234567"
 

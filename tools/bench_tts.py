@@ -30,7 +30,7 @@ from audio.normalise import normalise
 from audio.prompts import PromptRenderer
 from audio.tts import TTSError
 from audio.tts_config import TTSConfig, VoiceConfig
-from sip.telephony import Prompt
+from dialer.core.telephony import Prompt
 
 PROMPTS = {
     "nl": {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from dialer.generate import write_debtors_csv
+from dialer.simulation.debtor_generator import write_debtors_csv
 
 
 def main(argv: list[str] | None = None) -> int:

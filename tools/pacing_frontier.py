@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dialer.errors import CallpactError  # noqa: E402
-from dialer.scenario import load_scenario  # noqa: E402
-from dialer.simulate import PolicyResult, best_in_hindsight, parse_ratios, ratio_key, run_policy  # noqa: E402
+from dialer.core.errors import CallpactError  # noqa: E402
+from dialer.simulation.compare import PolicyResult, best_in_hindsight, parse_ratios, ratio_key, run_policy  # noqa: E402
+from dialer.simulation.scenario import load_scenario  # noqa: E402
 
 DEFAULT_THETAS = (0.005, 0.01, 0.02, 0.03)
 

@@ -57,7 +57,7 @@ stamp=.venv/.callpact-installed
 packages_ok() { .venv/bin/python -I -c "import dialer, sip, audio, ivr_flows" 2>/dev/null; }
 # (The pacing sums' C source too: an editable install does not rebuild it by itself.)
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-        || [ dialer/_pacing_kernel.c -nt "$stamp" ] || ! packages_ok; then
+        || [ dialer/pacing/_pacing_kernel.c -nt "$stamp" ] || ! packages_ok; then
     echo "setup: installing callpact and its Python dependencies into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING" || true
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING" || true

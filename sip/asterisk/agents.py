@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sip.telephony import AgentDesk, AgentSnapshot
+from dialer.core.telephony import AgentDesk, AgentSnapshot
 
 _LOGGED_OUT_STATES = {"4", "5"}
 _IDLE_STATES = {"1", "0"}

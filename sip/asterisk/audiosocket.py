@@ -1,4 +1,4 @@
-"""Asterisk AudioSocket: the call's audio both ways over TCP, as a :class:`sip.media.MediaLeg`.
+"""Asterisk AudioSocket: the call's audio both ways over TCP, as a :class:`dialer.core.media.MediaLeg`.
 
 Asterisk is the TCP client: one connection per ``AudioSocket()`` (or ``Dial(AudioSocket/...)``) call.
 Every message is ``kind (1 byte) | length (2 bytes, big-endian) | payload``. Asterisk sends the call's
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from audio.convert import decode
-from sip.media import FRAME_BYTES, FRAME_MS, MediaLeg
+from dialer.core.media import FRAME_BYTES, FRAME_MS, MediaLeg
 
 log = logging.getLogger("callpact.audiosocket")
 

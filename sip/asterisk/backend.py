@@ -26,14 +26,9 @@ from typing import Any
 
 from audio.asr import Recognizer
 from audio.session import MediaSession, Render, SessionParams
-from dialer.phones import normalise_number
-from dialer.privacy import mask_number
-from sip.asterisk.agents import QueueAgents, merge_snapshots
-from sip.asterisk.ami import AmiConnection, AmiDisconnected, AmiError
-from sip.asterisk.audiosocket import AudioSocketServer, AudioSocketSession
-from sip.asterisk.events import CallTracker, Notice, NoticeKind
-from sip.asterisk.settings import AsteriskServer, AsteriskSettings
-from sip.telephony import (
+from dialer.core.phones import normalise_number
+from dialer.core.privacy import mask_number
+from dialer.core.telephony import (
     AgentDesk,
     AgentSnapshot,
     Call,
@@ -50,6 +45,11 @@ from sip.telephony import (
     Prompt,
     Telephony,
 )
+from sip.asterisk.agents import QueueAgents, merge_snapshots
+from sip.asterisk.ami import AmiConnection, AmiDisconnected, AmiError
+from sip.asterisk.audiosocket import AudioSocketServer, AudioSocketSession
+from sip.asterisk.events import CallTracker, Notice, NoticeKind
+from sip.asterisk.settings import AsteriskServer, AsteriskSettings
 
 log = logging.getLogger("callpact.asterisk")
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from panoramisk.message import Message
 
-from sip.telephony import AnsweredBy, CallEvent, CallEventKind, HangupCause
+from dialer.core.telephony import AnsweredBy, CallEvent, CallEventKind, HangupCause
 
 AmiMessage = Mapping[str, Any]
 

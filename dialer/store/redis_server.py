@@ -1,0 +1,195 @@
+"""The embedded Redis: a private ``redis-server`` that callpact starts and owns.
+
+With no ``REDIS_URL`` configured every callpact command uses a Redis in its data
+directory, listening only on a unix socket (mode 0700 directory, no TCP port),
+with append-only persistence. The first command that finds no server running
+starts one; later commands (``campaign status`` while a dialer runs) reuse it;
+a command that exits as the server's last client shuts it down, so nothing is
+left running behind the user's back. The server runs in its own session, so a
+``kill -9`` of the dialer leaves it (and every attempt written to it) intact for
+the restart to reconcile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from dialer.core.errors import StoreUnavailable
+
+SOCKET_NAME = "redis.sock"
+# AF_UNIX paths are limited to 107 bytes on Linux.
+_MAX_SOCKET_PATH = 100
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("CALLPACT_DATA_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "callpact"
+
+
+def socket_path_for(data_dir: Path) -> Path:
+    path = data_dir.resolve() / SOCKET_NAME
+    if len(str(path)) <= _MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"callpact-{digest}.sock"
+
+
+@dataclass
+class EmbeddedRedis:
+    """Handle on the data directory's server; ``url`` is what clients connect to."""
+
+    data_dir: Path
+    socket_path: Path
+    started_here: bool
+    pid: int | None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+
+def _ping(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    try:
+        client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, socket_connect_timeout=1,
+                             retry=Retry(NoBackoff(), 0))
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+def ensure_running(data_dir: Path, *, startup_timeout_s: float = 15.0) -> EmbeddedRedis:
+    """Reuse the data directory's server if it answers, otherwise start one."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        data_dir.chmod(0o700)
+    sock = socket_path_for(data_dir)
+    if _ping(sock):
+        return EmbeddedRedis(data_dir, sock, started_here=False, pid=_read_pid(data_dir))
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StoreUnavailable(
+            "redis-server is not installed; install it (Debian: apt-get install redis-server, "
+            "or run `make setup`) or point REDIS_URL at a running Redis"
+        )
+    with contextlib.suppress(FileNotFoundError):
+        sock.unlink()
+    log_path = data_dir / "redis.log"
+    args = [
+        binary,
+        "--port", "0",
+        "--unixsocket", str(sock),
+        "--unixsocketperm", "700",
+        "--dir", str(data_dir.resolve()),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "",
+        "--daemonize", "no",
+        "--pidfile", str((data_dir / "redis.pid").resolve()),
+        "--logfile", str(log_path.resolve()),
+        "--databases", "1",
+    ]
+    try:
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot start redis-server: {exc.strerror}") from None
+    deadline = time.monotonic() + startup_timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = (proc.stderr.read().decode(errors="replace") if proc.stderr else "").strip()
+            tail = _tail(log_path) or err
+            raise StoreUnavailable(f"redis-server exited at start (code {proc.returncode}): {tail}",
+                                   where=str(data_dir))
+        if _ping(sock):
+            if proc.stderr:
+                proc.stderr.close()
+            return EmbeddedRedis(data_dir, sock, started_here=True, pid=proc.pid, process=proc)
+        time.sleep(0.02)
+    proc.kill()
+    raise StoreUnavailable(f"redis-server did not answer within {startup_timeout_s:.0f} s",
+                           where=str(data_dir))
+
+
+def shutdown_if_last(server: EmbeddedRedis, own_client_prefix: str) -> bool:
+    """Shut the embedded server down if no other callpact process is connected to it.
+
+    Connections are named ``callpact:<owner>``; ours share ``own_client_prefix``.
+    Returns True if the server was shut down.
+    """
+    try:
+        # No retries: the server closing the connection is the expected answer to SHUTDOWN.
+        client = redis.Redis(unix_socket_path=str(server.socket_path), socket_timeout=5,
+                             retry=Retry(NoBackoff(), 0))
+        others = [
+            c for c in client.client_list()
+            if not str(c.get("name", "")).startswith(own_client_prefix) and c.get("cmd") != "client|list"
+        ]
+        if others:
+            client.close()
+            return False
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown(save=False)  # AOF is fsynced by SHUTDOWN
+        client.close()
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+    _wait_gone(server)
+    return True
+
+
+def kill(server: EmbeddedRedis) -> None:
+    """Stop the server by PID (tests and emergencies); only ever a PID we recorded, only while it answers."""
+    if not _ping(server.socket_path):
+        return
+    pid = server.pid or _read_pid(server.data_dir)
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    _wait_gone(server)
+
+
+def _wait_gone(server: EmbeddedRedis, timeout_s: float = 10.0) -> None:
+    if server.process is not None:  # our child: reap it, so no zombie is left behind
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(timeout_s)
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _ping(server.socket_path):
+        time.sleep(0.02)
+
+
+def _read_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,0 +1,165 @@
+"""The Redis store against a real redis-server: hopper order, atomic claims, attempts closed once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+
+import pytest
+
+from dialer.core.errors import StoreUnavailable
+from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
+from dialer.store.redis_store import AttemptStart, Store
+
+
+def debtor(i: int, phones: tuple[str, ...] | None = None) -> Debtor:
+    return Debtor(f"D{i:05d}", f"Debtor {i}", phones or (f"+316{i:08d}",), Decimal("10.00"))
+
+
+async def seed(store: Store, n: int, due: float = 100.0, campaign: str = "c") -> None:
+    await store.save_campaign(campaign, f"name: {campaign}\n")
+    rows = [(debtor(i), due, float(i % 7)) for i in range(n)]
+    for start in range(0, n, 1000):
+        await store.upsert_debtors(campaign, rows[start:start + 1000])
+
+
+async def test_claim_takes_due_debtors_best_priority_first_and_never_future_ones(store: Store) -> None:
+    await store.save_campaign("c", "name: c\n")
+    await store.upsert_debtors("c", [
+        (debtor(1), 100.0, 5.0),
+        (debtor(2), 100.0, 1.0),    # best priority among the due
+        (debtor(3), 500.0, 0.0),    # best priority, but not due yet
+        (debtor(4), 90.0, 3.0),
+    ])
+    first = await store.claim("c", 2, now=200.0)
+    assert [c.debtor.debtor_id for c in first] == ["D00002", "D00004"]
+    rest = await store.claim("c", 10, now=200.0)
+    assert [c.debtor.debtor_id for c in rest] == ["D00001"]
+    assert await store.claim("c", 10, now=200.0) == []
+    later = await store.claim("c", 10, now=600.0)
+    assert [c.debtor.debtor_id for c in later] == ["D00003"]
+
+
+async def test_reimport_updates_data_but_keeps_state_and_hopper_place(store: Store) -> None:
+    await store.save_campaign("c", "name: c\n")
+    await store.upsert_debtors("c", [(debtor(1), 100.0, 0.0)])
+    [claim] = await store.claim("c", 1, now=100.0)
+    [aid] = await store.begin_attempts("c", [AttemptStart(claim, claim.debtor.phones[0], 101.0)])
+    state = DebtorState()
+    state.record_attempt(101.0)
+    await store.finish_attempt("c", aid, "D00001", Outcome.BUSY, {"ended_at": 110.0}, state,
+                               DebtorStatus.SCHEDULED, 1000.0, 0)
+    changed = Debtor("D00001", "Debtor 1", ("+31612345678",), Decimal("99.95"))
+    created = await store.upsert_debtors("c", [(changed, 50.0, 0.0)])
+    assert created == 0
+    found = await store.debtor("c", "D00001")
+    assert found is not None
+    stored, stored_state, status = found
+    assert stored.amount_due == Decimal("99.95")
+    assert stored_state.attempts == 1 and status == "scheduled"
+    assert await store.claim("c", 1, now=999.0) == []          # still due at 1000, not at 50
+    assert await store.phone_owners("c", ["+31612345678"]) == {"+31612345678": ["D00001"]}
+
+
+async def test_an_attempt_is_open_from_before_the_call_until_finished_exactly_once(store: Store) -> None:
+    await seed(store, 3)
+    claims = await store.claim("c", 3, now=100.0)
+    ids = await store.begin_attempts("c", [AttemptStart(c, c.debtor.phones[0], 100.5) for c in claims])
+    assert len(set(ids)) == 3
+    assert {a["attempt_id"] for a in await store.open_attempts("c")} == set(ids)
+    state = DebtorState()
+    state.record_attempt(100.5)
+    args = ("c", ids[0], claims[0].debtor.debtor_id, Outcome.ABANDONED, {"ended_at": 130.0}, state,
+            DebtorStatus.SCHEDULED, 100.0 + 72 * 3600, 0)
+    assert await store.finish_attempt(*args) is True
+    assert await store.finish_attempt(*args) is False          # a second close is refused
+    stats = await store.stats("c")
+    assert stats["outcome:abandoned"] == 1 and stats["abandoned"] == 1 and stats["live"] == 1
+    assert stats["attempts"] == 3
+    assert len(await store.open_attempts("c")) == 2
+    rows = [row async for row in store.iter_attempts("c")]
+    assert [r["attempt_id"] for r in rows] == ids
+    assert rows[0]["outcome"] == "abandoned" and rows[0]["state"] == "closed"
+
+
+async def test_only_a_dead_dialers_attempts_and_undialled_claims_are_orphans(
+        store: Store, redis_url: str) -> None:
+    await seed(store, 5)
+    alive = await Store.open(redis_url, owner="alive-dialer")
+    dead = await Store.open(redis_url, owner="dead-dialer")
+    try:
+        await alive.heartbeat()
+        await dead.heartbeat()
+        mine = await store.claim("c", 1, now=100.0)
+        alive_claims = await alive.claim("c", 1, now=100.0)
+        dead_claims = await dead.claim("c", 2, now=100.0)
+        [own_aid] = await store.begin_attempts("c", [AttemptStart(mine[0], "+31600000000", 100.0)])
+        await alive.begin_attempts("c", [AttemptStart(alive_claims[0], "+31600000001", 100.0)])
+        [dead_aid] = await dead.begin_attempts("c", [AttemptStart(dead_claims[0], "+31600000002", 100.0)])
+        stranded = dead_claims[1].debtor.debtor_id          # claimed, never dialled
+        undialled_own = (await store.claim("c", 1, now=100.0))[0].debtor.debtor_id
+        me = ({own_aid}, {mine[0].debtor.debtor_id})
+        # Just claimed: our launch may still be writing its attempt. A minute later it is stranded.
+        assert await store.orphan_candidates("c", *me, now=110.0) == ([], [])
+        assert await store.orphan_candidates("c", *me, now=161.0) == ([], [undialled_own])
+        await dead.r.delete("cp:proc:dead-dialer")            # as if its heartbeat expired
+        open_ids, claimed = await store.orphan_candidates("c", *me, now=110.0, slice_size=2)
+        assert open_ids == [dead_aid] and claimed == [stranded]   # a dead dialer's claims at once
+        # A debtor being dialled by this process right now is never handed back.
+        assert await store.orphan_candidates("c", set(), {undialled_own}, now=161.0) == (
+            [dead_aid], [stranded])
+    finally:
+        await alive.close()
+        await dead.close()
+
+
+async def test_unreachable_redis_is_one_clear_error() -> None:
+    with pytest.raises(StoreUnavailable) as err:
+        await Store.open("redis://127.0.0.1:1/0")
+    assert "Redis is unreachable" in str(err.value)
+    assert "127.0.0.1:1" in str(err.value)
+
+
+async def test_redis_url_password_is_not_shown_in_errors() -> None:
+    with pytest.raises(StoreUnavailable) as err:
+        await Store.open("redis://dialer:s3cret@127.0.0.1:1/0")
+    assert "s3cret" not in str(err.value)
+
+
+_CLAIMER = textwrap.dedent("""
+    import asyncio, json, sys
+    from dialer.store.redis_store import Store
+
+    async def main(url):
+        store = await Store.open(url)
+        got = []
+        while True:
+            claims = await store.claim("c", 3, now=1000.0)
+            if not claims:
+                break
+            got += [c.debtor.debtor_id for c in claims]
+        await store.close()
+        print(json.dumps(got))
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+async def test_two_dialer_processes_never_claim_the_same_debtor(store: Store, redis_url: str) -> None:
+    n = 6000
+    await seed(store, n)
+    procs = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", _CLAIMER, redis_url,
+                                             stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [json.loads((await asyncio.wait_for(p.communicate(), 120))[0]) for p in procs]
+    a, b = (set(o) for o in outputs)
+    assert len(outputs[0]) == len(a) and len(outputs[1]) == len(b)   # no repeats within a process
+    assert not a & b, f"{len(a & b)} debtors claimed twice"
+    assert len(a | b) == n                                          # and none lost
+    assert min(len(a), len(b)) > n / 10                             # both really competed
