@@ -25,14 +25,20 @@ from dialer.callbacks import CallbackConfig, read_callbacks
 from dialer.core.errors import ConfigError
 from dialer.core.records import Outcome
 from dialer.core.yamlconf import LineDict, Section, load_yaml, load_yaml_text
+from dialer.pacing.settings import (
+    DEFAULT_ABANDON_MESSAGE,
+    HOURLY_CAP_MIN_AGENTS,
+    HOURLY_CAPS,
+    LEGAL_MAX_ABANDON_RATE,
+    MAX_AGENT_PATIENCE_S,
+    MAX_DIAL_LEVEL,
+    PacingConfig,
+)
 from dialer.windows import CallingWindows, Jurisdiction, read_calling_hours
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
-LEGAL_MAX_ABANDON_RATE = 0.03
 ABANDON_QUIET_S = 72 * 3600
 MIN_RING_S = 15.0
-MAX_AGENT_PATIENCE_S = 2.0
-MAX_DIAL_LEVEL = 10.0          # the most lines per logged-in agent a campaign's dial_level may allow
 US_MAX_PER_WEEK = 7
 
 
@@ -51,14 +57,6 @@ class Priority(StrEnum):
     NONE = "none"
 
 
-# Plain (B1) language; neutral about the reason for the call, because whoever
-# answers may not be the debtor. Supervisors should add who is calling.
-DEFAULT_ABANDON_MESSAGE: dict[str, str] = {
-    "nl": "Goedendag. Wij belden u net, maar er is nu geen medewerker vrij. "
-          "Wij bellen u later nog een keer. U kunt ons ook zelf bellen op {caller_id}. Dank u wel.",
-    "en": "Hello. We just called you, but no one is free to talk right now. "
-          "We will call you again later. You can also call us back on {caller_id}. Thank you.",
-}
 # Spoken in place of {caller_id} when the campaign sets none: the number shown is the trunk's.
 _NO_CALLER_ID = {"nl": "het nummer waarmee wij belden", "en": "the number we called from"}
 _PLACEHOLDERS = frozenset({"caller_id"})
@@ -68,54 +66,6 @@ _PLACEHOLDERS = frozenset({"caller_id"})
 class NumbersConfig:
     default_region: str = "NL"
     require_mobile: bool = False
-
-
-#: ``pacing.hourly_cap``: whether each clock hour, not only the legal window, is held to the limit.
-HOURLY_CAPS = ("auto", "always", "never")
-#: ``auto`` holds the hours (after the first) once this many agents have been logged in at once.
-HOURLY_CAP_MIN_AGENTS = 20
-
-
-@dataclass(frozen=True)
-class PacingConfig:
-    max_abandon_rate: float = LEGAL_MAX_ABANDON_RATE
-    abandon_window_s: float = 24 * 3600.0
-    min_dial_level: float = 1.0
-    max_dial_level: float = 3.0
-    ratio: float = 1.5
-    max_lines: int = 50
-    calls_per_second: float = 5.0
-    ring_timeout_s: float = 25.0
-    agent_patience_s: float = MAX_AGENT_PATIENCE_S
-    abandon_message: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ABANDON_MESSAGE))
-    hourly_cap: str = "auto"            # hold each clock hour to the limit too: auto | always | never
-    amd_false_machine_rate: float = 0.0  # share of live people AMD takes for a machine (Ofcom counts them)
-
-    @property
-    def pacing_abandon_rate(self) -> float:
-        """The abandons per live answer *seen* that pacing may spend.
-
-        Ofcom counts a live person whom answering-machine detection took for a machine (and
-        played the voicemail message, or hung up on) as an abandoned call, on a reasoned estimate.
-        With ``r`` the share of people AMD takes for machines, ``L`` people reached an agent or
-        the information message and ``A`` of them were abandoned, the false positives are
-        ``F = L·r/(1 − r)`` and the legal rate is ``(A + F) / (L + F)``. That stays within the
-        limit ``c`` exactly while ``A/L ≤ (c − r)/(1 − r)``: the budget pacing steers by.
-        """
-        r = self.amd_false_machine_rate
-        return (self.max_abandon_rate - r) / (1.0 - r)
-
-
-def amd_false_positives(live_answers: float, false_machine_rate: float) -> float:
-    """Ofcom's reasoned estimate of the live people AMD took for machines, beside ``live_answers``
-    people it passed on as people (see :attr:`PacingConfig.pacing_abandon_rate`)."""
-    return live_answers * false_machine_rate / (1.0 - false_machine_rate)
-
-
-def ofcom_abandon_rate(live_answers: int, abandoned: int, false_machine_rate: float) -> float:
-    """The abandon rate as Ofcom counts it: the estimated AMD false positives are abandoned live calls."""
-    f = amd_false_positives(live_answers, false_machine_rate)
-    return (abandoned + f) / (live_answers + f) if live_answers else 0.0
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dialer import __version__
-from dialer.campaign import amd_false_positives, ofcom_abandon_rate, parse_campaign, set_campaign_key
+from dialer.campaign import parse_campaign, set_campaign_key
 from dialer.core.errors import CallpactError, ConfigError, InputError
+from dialer.pacing.settings import amd_false_positives, ofcom_abandon_rate
 from dialer.store.redis_store import Store
 
 # No markup (file names, YAML keys and values are printed as they are, brackets and all) and no

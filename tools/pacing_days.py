@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dialer.campaign import HOURLY_CAP_MIN_AGENTS  # noqa: E402
 from dialer.core.errors import CallpactError  # noqa: E402
+from dialer.pacing.settings import HOURLY_CAP_MIN_AGENTS  # noqa: E402
 from dialer.simulation.compare import check_policy, process_pool, run_policy  # noqa: E402
 from dialer.simulation.scenario import load_scenario  # noqa: E402
 

@@ -64,13 +64,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dialer.campaign import HOURLY_CAP_MIN_AGENTS, amd_false_positives
 from dialer.core.telephony import AgentSnapshot
 from dialer.pacing.policy import Observations, PacingState, PacingStats
+from dialer.pacing.settings import HOURLY_CAP_MIN_AGENTS, amd_false_positives
 from dialer.pacing.sums import cdf, conditional_sums, max_shortfall, ringing_sums, share_below
 
 if TYPE_CHECKING:
-    from dialer.campaign import PacingConfig
+    from dialer.pacing.settings import PacingConfig
 
 class _Distributions:
     """Sorted samples of the observed delays, rebuilt only when observations change."""

@@ -18,7 +18,7 @@ benchmark that knew the day in advance. The ratios tried are found by a coarse
 scan (1.0 to 4.5 in steps of 0.5, then 5 to 10 in steps of 1, then on to 40 for lists
 that rarely answer, until the abandon rate is clearly over the limit) refined by four steps between the best
 feasible coarse ratio and the next one (0.1 apart below 5); ``ratios=`` gives
-an explicit grid instead. For a desk of :data:`~dialer.campaign.HOURLY_CAP_MIN_AGENTS`
+an explicit grid instead. For a desk of :data:`~dialer.pacing.settings.HOURLY_CAP_MIN_AGENTS`
 agents or more, ``best_fixed_ratio_hindsight_hourly`` is the same benchmark held to
 the bar callpact holds itself to there: every clock hour within the limit too (the
 day's best ratio often lets hours run well over it). Its search refines the same way
@@ -44,12 +44,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dialer.campaign import HOURLY_CAP_MIN_AGENTS, CampaignConfig
+from dialer.campaign import CampaignConfig
 from dialer.core.errors import CallpactError
 from dialer.core.virtual_time import run_virtual
 from dialer.pacing.baselines import AdaptiveTapered
 from dialer.pacing.policy import FixedRatio, PacingPolicy, Progressive
 from dialer.pacing.predictive import PredictivePolicy
+from dialer.pacing.settings import HOURLY_CAP_MIN_AGENTS
 from dialer.simulation.memory_store import AttemptRecord, SimulationStore
 from dialer.simulation.scenario import Scenario
 from sip.simulated import AgentStats, SimulatedNetwork

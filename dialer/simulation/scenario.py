@@ -26,7 +26,7 @@ desk whose staffing follows the ``agents`` schedule, and a campaign
 configuration (always-open calling hours, no jurisdiction) carrying the pacing
 limits: ``ring_timeout = no_answer_timeout_s``, ``agent_patience = patience_s``,
 ``max_abandon_rate = abandon_limit``, ``max_lines = lines``,
-``calls_per_second = cps``, dial level 1 to :data:`~dialer.campaign.MAX_DIAL_LEVEL`, the
+``calls_per_second = cps``, dial level 1 to :data:`~dialer.pacing.settings.MAX_DIAL_LEVEL`, the
 most a campaign may set, so the lines and calls per second are the limits that bind.
 """
 
@@ -38,16 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dialer.campaign import (
-    LEGAL_MAX_ABANDON_RATE,
-    MAX_AGENT_PATIENCE_S,
-    MAX_DIAL_LEVEL,
-    MIN_RING_S,
-    CampaignConfig,
-    parse_campaign,
-)
+from dialer.campaign import MIN_RING_S, CampaignConfig, parse_campaign
 from dialer.core.errors import ConfigError
 from dialer.core.yamlconf import Section, load_yaml, load_yaml_text
+from dialer.pacing.settings import LEGAL_MAX_ABANDON_RATE, MAX_AGENT_PATIENCE_S, MAX_DIAL_LEVEL
 from dialer.simulation.always_open import always_open_campaign
 from sip.distributions import Distribution, Fixed, parse_distribution
 from sip.simulated import NetworkProfile, Piecewise, SimulatedAgents
