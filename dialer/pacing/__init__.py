@@ -12,28 +12,13 @@ simulated day and a production day run the same decisions. It imports only :mod:
 - :mod:`~dialer.pacing.settings` — the legal limits and a campaign's ``pacing:`` settings.
 """
 
+from dialer.pacing import baselines, policy, predictive, settings, sums
 from dialer.pacing.baselines import AdaptiveTapered
-from dialer.pacing.policy import (
-    Agentless,
-    FixedRatio,
-    Observations,
-    PacingPolicy,
-    PacingState,
-    PacingStats,
-    Progressive,
-)
-from dialer.pacing.predictive import PredictivePolicy, SpendingMeter
-from dialer.pacing.settings import (
-    HOURLY_CAP_MIN_AGENTS,
-    LEGAL_MAX_ABANDON_RATE,
-    MAX_DIAL_LEVEL,
-    PacingConfig,
-    amd_false_positives,
-    ofcom_abandon_rate,
-)
+from dialer.pacing.policy import Agentless, FixedRatio, Observations, PacingPolicy, PacingState, Progressive
+from dialer.pacing.predictive import PredictivePolicy
+from dialer.pacing.settings import LEGAL_MAX_ABANDON_RATE, MAX_DIAL_LEVEL, PacingConfig, ofcom_abandon_rate
 
 __all__ = [
-    "HOURLY_CAP_MIN_AGENTS",
     "LEGAL_MAX_ABANDON_RATE",
     "MAX_DIAL_LEVEL",
     "AdaptiveTapered",
@@ -43,10 +28,12 @@ __all__ = [
     "PacingConfig",
     "PacingPolicy",
     "PacingState",
-    "PacingStats",
     "PredictivePolicy",
     "Progressive",
-    "SpendingMeter",
-    "amd_false_positives",
+    "baselines",
     "ofcom_abandon_rate",
+    "policy",
+    "predictive",
+    "settings",
+    "sums",
 ]
