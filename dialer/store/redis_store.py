@@ -39,7 +39,6 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -50,6 +49,7 @@ from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from dialer.core.errors import NotFound, StoreUnavailable
 from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
 from dialer.core.virtual_time import real_io
+from dialer.store.port import AttemptStart, Claim, Control
 from dialer.store.redis_server import EmbeddedRedis, ensure_running, shutdown_if_last
 
 P = ParamSpec("P")
@@ -97,28 +97,6 @@ def _redis_errors(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             ) from None
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A debtor taken from the hopper by this process."""
-
-    debtor: Debtor
-    state: DebtorState
-    claimed_at: float
-
-
-@dataclass(frozen=True)
-class AttemptStart:
-    claim: Claim
-    phone: str
-    dialled_at: float
-
-
-@dataclass(frozen=True)
-class Control:
-    state: str
-    version: int
 
 
 _CLAIM_LUA = """
