@@ -56,7 +56,7 @@ from dialer.pacing.policy import (
 )
 from dialer.pacing.predictive import PredictivePolicy
 from dialer.scheduling import dial_check, follow_up, phone_to_dial
-from dialer.store.redis_store import AttemptStart, Claim, Store
+from dialer.store.port import AttemptStart, CallbackStore, CampaignStore, Claim
 from dialer.windows import zone
 from ivr_flows.catalogue import fixed_prompts, opening_prompts
 from ivr_flows.facts import CallFacts
@@ -164,7 +164,7 @@ class CampaignEngine:
     #: With ``gc_mode="young"``, a full collection this often (it pauses for ~50 ms per 1,000 calls).
     FULL_GC_EVERY_S = 600.0
 
-    def __init__(self, store: Store, telephony: Telephony, cfg: CampaignConfig, *,
+    def __init__(self, store: CampaignStore, telephony: Telephony, cfg: CampaignConfig, *,
                  clock: Clock | None = None, tick_s: float | None = None, control_every_s: float = 2.0,
                  reconcile_every_s: float | None = None,
                  on_tick: Callable[[CampaignEngine], Any] | None = None,
@@ -535,7 +535,7 @@ class CampaignEngine:
     def _answer_callers_back(self) -> tuple[InboundRouter, CallbackHandler] | None:
         """Take this campaign's callers back while it runs (unless the backend's inbound calls are
         someone else's, or the store cannot look debtors up by number, as in ``callpact simulate``)."""
-        if not hasattr(self.store, "callback_candidates"):
+        if not isinstance(self.store, CallbackStore):
             return None
         router = InboundRouter.attach(self.telephony)
         if router is None:

@@ -3,7 +3,7 @@
 The edge around :mod:`dialer.callbacks` (pure rules) and :mod:`ivr_flows`
 (pure interpreter): a :class:`CallbackHandler` is what a backend's
 ``set_inbound_handler`` gets. Every inbound call leaves one record
-(:meth:`dialer.store.redis_store.Store.record_callback`) naming the rule that fired, the
+(:meth:`dialer.store.port.CallbackStore.record_callback`) naming the rule that fired, the
 route, the flow's outcome and whether an agent took the call, plus counters
 ``callbacks``, ``callbacks:auto`` / ``callbacks:agent`` / ``callbacks:no-agent-free``,
 ``callback_rule:NAME``
@@ -26,7 +26,7 @@ from dialer.core.errors import CallpactError
 from dialer.core.phones import normalise_number
 from dialer.core.privacy import mask_number
 from dialer.core.telephony import Call, Inbound, Prompt
-from dialer.store.redis_store import Store
+from dialer.store.port import CallbackStore
 from dialer.windows import zone
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
@@ -71,7 +71,7 @@ class CallbackCounters:
 class CallbackHandler:
     """Handles inbound calls for one campaign."""
 
-    def __init__(self, store: Store, cfg: CampaignConfig | Callable[[], CampaignConfig],
+    def __init__(self, store: CallbackStore, cfg: CampaignConfig | Callable[[], CampaignConfig],
                  now: Callable[[], float], *, sender: EventSender | None = None) -> None:
         """``cfg`` may be a callable returning the campaign's current configuration (a running
         engine's, so that edits made while it runs apply to callers back too)."""

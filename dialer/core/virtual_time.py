@@ -6,7 +6,7 @@ awaited, the clock jumps straight to the next timer, so a simulated working day
 takes as long as the work in it, not as long as the day.
 
 Real I/O (Redis) must not be skipped over: while a coroutine waits inside
-:func:`real_io` (the Redis connection class wraps every socket wait in it), or
+:func:`real_io` (a store opened with ``io_guard=real_io`` wraps every socket wait in it), or
 work runs in an executor thread, the loop blocks on the real selector. A reply
 (or a thread's result) that comes promptly costs no virtual time, which keeps a
 seeded simulation repeatable; a wait that finds nothing for 50 ms lets the

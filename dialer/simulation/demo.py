@@ -36,7 +36,7 @@ from rich.table import Table
 
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.core.errors import CallpactError
-from dialer.core.virtual_time import run_virtual
+from dialer.core.virtual_time import real_io, run_virtual
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts, export_callbacks
 from dialer.hopper_import import import_file
@@ -182,7 +182,7 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
                 console: Console) -> dict[str, Any]:
     csv_path = out_dir / "debtors.csv"
     write_debtors_csv(csv_path, debtors, seed=seed, today=day)
-    store = await Store.open(redis_url, data_dir)
+    store = await Store.open(redis_url, data_dir, io_guard=real_io)
     try:
         text = demo_campaign_text()
         cfg = parse_campaign(text, "demo campaign")

@@ -9,8 +9,8 @@ simulation. What matters is unchanged: the real :class:`~dialer.engine.CampaignE
 and the real pacing policy run against this store exactly as they run against
 Redis in production, so the simulator measures the code that will dial.
 
-It implements exactly the methods and attributes the engine uses, with the
-same contracts (``claim`` returns :class:`~dialer.store.redis_store.Claim` objects,
+It implements :class:`~dialer.store.port.CampaignStore`, the methods and attributes the
+engine uses, with the same contracts (``claim`` returns :class:`~dialer.store.port.Claim` objects,
 ``finish_attempt`` closes an attempt once and answers False after, attempt ids
 are ``<campaign>-<n>``), and holds an **unlimited supply of fresh debtors**:
 debtor ``i`` (1, 2, 3, ...) has the one number ``+316`` followed by ``i`` in 8
@@ -20,7 +20,9 @@ exhaustion, and — because the simulated network seeds each call's fate from
 same number on its first attempt and meets the same fate: common random
 numbers, which make a comparison of policies on one scenario meaningful.
 Follow-ups the engine schedules (retries) are recorded on the debtor but never
-dialled: the supply of fresh debtors always comes first.
+dialled: the supply of fresh debtors always comes first. It has no
+:class:`~dialer.store.port.CallbackStore` side, so a simulated engine takes no callers back.
+tests/dialer/test_store_port.py holds it to the protocol.
 
 Every finished attempt is kept as an :class:`AttemptRecord` (dial, answer,
 connect and end instants, outcome) for the simulator's metrics.
@@ -35,7 +37,7 @@ from typing import Any
 
 from dialer.core.errors import NotFound
 from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
-from dialer.store.redis_store import AttemptStart, Claim, Control
+from dialer.store.port import AttemptStart, Claim, Control
 
 __all__ = ["AttemptRecord", "SimulationStore", "sim_debtor"]
 

@@ -39,17 +39,16 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import redis
 import redis.asyncio as aioredis
-from redis.asyncio.connection import Connection, UnixDomainSocketConnection
+from redis.asyncio.connection import Connection
 
 from dialer.core.errors import NotFound, StoreUnavailable
 from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
-from dialer.core.virtual_time import real_io
+from dialer.store.port import AttemptStart, Claim, Control
 from dialer.store.redis_server import EmbeddedRedis, ensure_running, shutdown_if_last
 
 P = ParamSpec("P")
@@ -58,28 +57,34 @@ R = TypeVar("R")
 CAMPAIGN_STATES = ("running", "paused", "stopped")
 
 
-class _RealIOMixin:
-    """Marks every wait on the Redis socket as real I/O (see :mod:`dialer.core.virtual_time`)."""
+#: Wraps every wait on the Redis socket. The demo and tests that run real Redis on a virtual-time
+#: loop pass :func:`dialer.core.virtual_time.real_io`, so the virtual clock does not jump over a reply
+#: on its way; the store itself knows nothing of virtual time.
+IOGuard = Callable[[], contextlib.AbstractContextManager[object]]
+
+
+class _GuardedIOMixin:
+    """Runs every wait on the Redis socket inside the class's ``io_guard()``."""
+
+    io_guard: IOGuard
 
     async def connect(self, *args: Any, **kwargs: Any) -> Any:
-        with real_io():
+        with self.io_guard():
             return await super().connect(*args, **kwargs)  # type: ignore[misc]
 
     async def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
-        with real_io():
+        with self.io_guard():
             return await super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
 
     async def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        with real_io():
+        with self.io_guard():
             return await super().read_response(*args, **kwargs)  # type: ignore[misc]
 
 
-class _GuardedConnection(_RealIOMixin, Connection):
-    pass
-
-
-class _GuardedUnixConnection(_RealIOMixin, UnixDomainSocketConnection):
-    pass
+def _guarded(connection_class: type[Connection], io_guard: IOGuard) -> type[Connection]:
+    """``connection_class`` (TCP or unix socket, as the URL chose) with its socket waits in ``io_guard``."""
+    return type(f"Guarded{connection_class.__name__}", (_GuardedIOMixin, connection_class),
+                {"io_guard": staticmethod(io_guard)})
 
 
 def _redis_errors(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -97,28 +102,6 @@ def _redis_errors(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             ) from None
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A debtor taken from the hopper by this process."""
-
-    debtor: Debtor
-    state: DebtorState
-    claimed_at: float
-
-
-@dataclass(frozen=True)
-class AttemptStart:
-    claim: Claim
-    phone: str
-    dialled_at: float
-
-
-@dataclass(frozen=True)
-class Control:
-    state: str
-    version: int
 
 
 _CLAIM_LUA = """
@@ -328,8 +311,12 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
     async def open(cls, url: str | None = None, data_dir: Path | None = None,
-                   owner: str | None = None) -> Store:
-        """Connect to ``url`` (or $REDIS_URL); with neither, to the embedded server in ``data_dir``."""
+                   owner: str | None = None, *, io_guard: IOGuard | None = None) -> Store:
+        """Connect to ``url`` (or $REDIS_URL); with neither, to the embedded server in ``data_dir``.
+
+        ``io_guard``: a context manager factory every socket wait runs in (see :data:`IOGuard`);
+        None, as in production, for plain connections.
+        """
         from dialer.store.redis_server import default_data_dir
 
         owner = owner or new_owner_id()
@@ -348,10 +335,8 @@ class Store:
             )
         except ValueError as exc:
             raise StoreUnavailable(f"bad REDIS_URL: {exc}", where=display) from None
-        pool.connection_class = (
-            _GuardedUnixConnection if issubclass(pool.connection_class, UnixDomainSocketConnection)
-            else _GuardedConnection
-        )
+        if io_guard is not None:
+            pool.connection_class = _guarded(pool.connection_class, io_guard)
         store = cls(aioredis.Redis(connection_pool=pool), owner, display, embedded)
         await store.ping()
         return store

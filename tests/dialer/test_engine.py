@@ -14,7 +14,7 @@ import pytest
 from dialer.campaign import CampaignConfig, parse_campaign, set_campaign_key
 from dialer.core.records import Debtor, DebtorState
 from dialer.core.telephony import Prompt
-from dialer.core.virtual_time import run_virtual
+from dialer.core.virtual_time import real_io, run_virtual
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts
 from dialer.scheduling import first_due, priority_score
@@ -57,7 +57,7 @@ async def load(store: Store, text: str, n: int, *, now: float = START) -> Campai
 def simulate(redis_url: str, body: Callable[[Store], Awaitable[Any]]) -> Any:
     """Run ``body`` on a virtual clock with its own store connection."""
     async def main() -> Any:
-        store = await Store.open(redis_url)
+        store = await Store.open(redis_url, io_guard=real_io)
         try:
             return await body(store)
         finally:

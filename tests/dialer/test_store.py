@@ -8,11 +8,13 @@ import subprocess
 import sys
 import textwrap
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from dialer.core.errors import StoreUnavailable
 from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
+from dialer.core.virtual_time import real_io, run_virtual
 from dialer.store.redis_store import AttemptStart, Store
 
 
@@ -163,3 +165,37 @@ async def test_two_dialer_processes_never_claim_the_same_debtor(store: Store, re
     assert not a & b, f"{len(a & b)} debtors claimed twice"
     assert len(a | b) == n                                          # and none lost
     assert min(len(a), len(b)) > n / 10                             # both really competed
+
+
+def test_under_virtual_time_the_guarded_store_waits_for_redis_instead_of_jumping_over_it(
+        redis_url: str) -> None:
+    """The demo runs its store on a virtual clock (``io_guard=real_io``). While a reply is on its way
+    the clock must not jump to the next timer: skipped-over waits run into the socket timeout
+    ("Redis is unreachable") or let timers fire early. A reply that takes 0.2 s of real time costs
+    about that much virtual time, not the next 1 s tick, and a prompt one costs none."""
+    async def main() -> tuple[Any, float, float]:
+        store = await Store.open(redis_url, io_guard=real_io)
+        loop = asyncio.get_running_loop()
+
+        async def ticker() -> None:         # a timer always pending, as in a running engine
+            while True:
+                await asyncio.sleep(1.0)
+
+        tick = asyncio.ensure_future(ticker())
+        try:
+            start = loop.time()
+            popped = await store.r.blpop(["cp:nothing"], timeout=0.2)   # the server answers after 0.2 s
+            slow = loop.time() - start
+            start = loop.time()
+            for _ in range(50):
+                await store.ping()
+            prompt = loop.time() - start
+            return popped, slow, prompt
+        finally:
+            tick.cancel()
+            await store.close()
+
+    popped, slow, prompt = run_virtual(main())
+    assert popped is None
+    assert 0.15 <= slow < 1.0
+    assert prompt < 1.0
