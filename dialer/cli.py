@@ -27,7 +27,7 @@ from rich.table import Table
 from dialer import __version__
 from dialer.campaign import parse_campaign, set_campaign_key
 from dialer.core.errors import CallpactError, ConfigError, InputError
-from dialer.pacing.settings import amd_false_positives, ofcom_abandon_rate
+from dialer.reports import campaign_report
 from dialer.store.redis_store import Store
 
 # No markup (file names, YAML keys and values are printed as they are, brackets and all) and no
@@ -339,60 +339,6 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         raise AssertionError(action)
 
     return _run(args, body)
-
-
-async def campaign_report(store: Store, name: str, now: float | None = None) -> dict[str, Any]:
-    import time
-
-    now = time.time() if now is None else now
-    cfg = parse_campaign(await store.campaign_text(name), f"campaign {name}")
-    control = await store.control(name)
-    stats = await store.stats(name)
-    hopper = await store.hopper_sizes(name, now)
-    hourly = await store.hourly_counts(name)
-    horizon = now - cfg.pacing.abandon_window_s
-    win_live = sum(v[0] for h, v in hourly.items() if h + 3600 > horizon)
-    win_ab = sum(v[1] for h, v in hourly.items() if h + 3600 > horizon)
-    live, abandoned = stats.get("live", 0), stats.get("abandoned", 0)
-    # The rates as the law counts them: with AMD, the people it took for machines are abandoned calls.
-    r = cfg.pacing.amd_false_machine_rate
-    worst = max((ofcom_abandon_rate(v[0], v[1], r) for v in hourly.values() if v[0] >= 1), default=0.0)
-    return {
-        "campaign": name,
-        "state": control.state,
-        "dial_mode": cfg.dial_mode.value,
-        "debtors": stats.get("debtors", 0),
-        "hopper": hopper,
-        "debtors_done": stats.get("status:done", 0),
-        "debtors_exhausted": stats.get("status:exhausted", 0),
-        "debtors_unreachable": stats.get("status:unreachable", 0),
-        "attempts": stats.get("attempts", 0),
-        "outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("outcome:")},
-        "live_answers": live,
-        "abandoned": abandoned,
-        "abandon_rate": ofcom_abandon_rate(live, abandoned, r),
-        "abandon_rate_window": ofcom_abandon_rate(win_live, win_ab, r),
-        "abandon_rate_seen": abandoned / live if live else 0.0,
-        "amd_false_machine_rate": r,
-        "amd_false_positives": round(amd_false_positives(live, r), 1),
-        "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
-        "worst_hour_abandon_rate": worst,
-        "max_abandon_rate": cfg.pacing.max_abandon_rate,
-        "hourly_cap": cfg.pacing.hourly_cap,
-        **_ivr_report(stats),
-    }
-
-
-def _ivr_report(stats: dict[str, int]) -> dict[str, Any]:
-    """What the IVR flows achieved and how callers back were routed (rule by rule)."""
-    return {
-        "ivr_outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("ivr:")},
-        "callbacks": stats.get("callbacks", 0),
-        "callbacks_handled_by": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
-                                 if k.startswith("callbacks:")},
-        "callback_rules": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
-                           if k.startswith("callback_rule:")},
-    }
 
 
 def print_report(report: dict[str, Any]) -> None:

@@ -40,6 +40,7 @@ from dialer.core.virtual_time import run_virtual
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts, export_callbacks
 from dialer.hopper_import import import_file
+from dialer.reports import campaign_report
 from dialer.simulation.debtor_generator import write_debtors_csv
 from dialer.simulation.flow_respondent import FlowRespondent
 from dialer.store.redis_store import Store
@@ -226,8 +227,6 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
 
 async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, network: SimulatedNetwork,
                      imported: Any, out_dir: Path, end: float, agents: int, day: dt.date) -> dict[str, Any]:
-    from dialer.cli import campaign_report
-
     report = await campaign_report(store, cfg.name, now=end)
     attempts_csv = out_dir / "attempts.csv"
     exported = await export_attempts(store, cfg.name, attempts_csv)
