@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -388,27 +387,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # -- dialer ---------------------------------------------------------------------------------------
 def cmd_dialer(args: argparse.Namespace) -> int:
+    from dialer.backends import SimSettings, open_backend
     from dialer.engine import CampaignEngine
-    from dialer.simulation.demo import build_sim_network
 
     async def body(store: Store) -> int:
         names = args.campaign or await store.campaigns()
         if not names:
             raise CallpactError("no campaigns are loaded; load one with `callpact campaign load FILE.yaml`")
-        if args.network == "asterisk":
-            network = await _asterisk_backend(args.backend_config)
-            where = f"Asterisk ({', '.join(s.name for s in network.settings.servers)})"
-        elif args.network == "sip":
-            if args.backend_config is None:
-                raise ConfigError("--backend sip needs --backend-config FILE.yaml (with a 'sip:' section, "
-                                  "see config/sip.yaml)")
-            from sip.pjsua2.backend import start_sip_backend
-            network = await start_sip_backend(str(args.backend_config))
-            trunk = network.cfg.trunk
-            where = f"the SIP trunk {trunk.host}:{trunk.port}"
-        else:
-            network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
-            where = f"the simulated network ({args.agents} agents)"
+        backend = await open_backend(args.network, config=args.backend_config, sim=SimSettings(
+            agents=args.agents, answer_prob=args.answer_prob, seed=args.seed))
+        network, where = backend.telephony, backend.where
         engines = [
             CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"),
                            gc_mode="young")
@@ -439,37 +427,6 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, body)
-
-
-async def _asterisk_backend(path: Path | None) -> Any:
-    """The Asterisk backend from a YAML file's ``backend:`` section, connected (one-line errors)."""
-    from audio.prompts import PromptRenderer
-    from audio.tts_config import TTSConfig, tts_config_from_section
-    from dialer.core.telephony import OriginateError
-    from dialer.core.yamlconf import Section, load_yaml
-    from sip.asterisk.backend import AsteriskTelephony
-    from sip.asterisk.settings import settings_from_mapping
-
-    if path is None:
-        raise ConfigError("--backend asterisk needs --backend-config FILE.yaml (with a 'backend:' section)")
-    data = load_yaml(path)
-    section = data.get("backend") if isinstance(data, dict) else None
-    if not isinstance(section, dict):
-        raise ConfigError("no 'backend:' section", where=str(path))
-    # Text prompts are rendered by the TTS configuration in the same file (a `tts:` section), if any.
-    document = Section(data, str(path))
-    tts = tts_config_from_section(document.section("tts"), path.parent) if "tts" in data else TTSConfig()
-    try:
-        settings = settings_from_mapping(section, "backend", env=os.environ)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=str(path)) from None
-    renderer = PromptRenderer(tts)
-    telephony = AsteriskTelephony(settings, render=renderer.render, prerender=renderer.prerender)
-    try:
-        await telephony.start()
-    except OriginateError as exc:
-        raise CallpactError(f"cannot use Asterisk: {exc}") from None
-    return telephony
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -540,10 +497,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_call(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from audio.tts_config import TTSConfig
+    from dialer.backends import read_sip_file, sip_telephony
     from dialer.core.phones import normalise_number
     from dialer.test_call import run_test_call
     from sip.pjsua2.backend import pjsua2_available
-    from sip.pjsua2.settings import SipConfig, load_sip_config, trunk_from_uri
+    from sip.pjsua2.settings import SipConfig, trunk_from_uri
 
     flow = None
     if args.flow is not None:
@@ -559,8 +518,9 @@ def cmd_call(args: argparse.Namespace) -> int:
             raise InputError(f"not valid JSON: {exc.msg} at character {exc.pos}", where="--debtor") from None
         if not isinstance(debtor, dict):
             raise InputError("must be a JSON object like {\"language\": \"en\"}", where="--debtor")
+    tts = TTSConfig()
     if args.sip_config is not None:
-        cfg = load_sip_config(args.sip_config)
+        cfg, tts = read_sip_file(args.sip_config)
         if args.trunk is not None:
             uri = trunk_from_uri(args.trunk)
             trunk = replace(cfg.trunk, host=uri.host, port=uri.port, transport=uri.transport)
@@ -580,7 +540,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
     from dialer.core.telephony import OriginateError
     try:
-        report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
+        report = run_test_call(sip_telephony(cfg, tts), check.e164,
+                               caller_id=args.caller_id or (cfg.caller_id.number or ""),
                                ring_timeout_s=args.ring_timeout, debtor=debtor, flow=flow)
     except OriginateError as exc:
         raise CallpactError(f"call not placed: {exc}") from None

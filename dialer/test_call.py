@@ -24,7 +24,6 @@ from ivr_flows.interpreter import FlowRun
 from ivr_flows.model import Flow
 from ivr_flows.runner import run_flow
 from sip.pjsua2.backend import Pjsua2Telephony
-from sip.pjsua2.settings import SipConfig
 
 TEST_PROMPTS = {
     "nl": ("Dit is een testoproep van callpact. Toets een cijfer en daarna hekje.", "Dank u wel. Tot ziens."),
@@ -74,14 +73,13 @@ def debtor_from_json(data: Mapping[str, Any], number: str) -> Debtor:
                   timezone=str(data.get("timezone", "Europe/Amsterdam")))
 
 
-async def place_test_call(cfg: SipConfig, number: str, *, caller_id: str = "",
+async def place_test_call(telephony: Pjsua2Telephony, number: str, *, caller_id: str = "",
                           ring_timeout_s: float = 30.0, debtor: Mapping[str, Any] | None = None,
                           digit_timeout_s: float = 8.0, flow: Flow | None = None) -> CallReport:
     debtor = dict(debtor or {})
     language = str(debtor.get("language", "nl"))
     question, goodbye = TEST_PROMPTS.get(language, TEST_PROMPTS["en"])
     report = CallReport(number=mask_number(number))
-    telephony = Pjsua2Telephony(cfg)
     started = time.monotonic()
     await telephony.start()
     try:
@@ -136,5 +134,6 @@ async def place_test_call(cfg: SipConfig, number: str, *, caller_id: str = "",
     return report
 
 
-def run_test_call(cfg: SipConfig, number: str, **kwargs: Any) -> CallReport:
-    return asyncio.run(place_test_call(cfg, number, **kwargs))
+def run_test_call(telephony: Pjsua2Telephony, number: str, **kwargs: Any) -> CallReport:
+    """Start ``telephony`` (built by dialer/backends.py, not started), place the call, close it."""
+    return asyncio.run(place_test_call(telephony, number, **kwargs))

@@ -62,11 +62,11 @@ def test_local_sip_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
 async def test_dialer_backend_starts_from_a_sip_file_and_listens(tmp_path: Path) -> None:
+    from dialer.backends import open_sip
     from dialer.core.errors import CallpactError
-    from sip.pjsua2.backend import start_sip_backend
     cfg = tmp_path / "sip.yaml"
     cfg.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  local:\n    bind: 127.0.0.1\n    sip_port: 0\n")
-    telephony = await start_sip_backend(str(cfg))
+    telephony = await open_sip(cfg)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, pytest.raises(OSError):
             probe.bind(("127.0.0.1", telephony.local_port))      # our SIP port is really taken
@@ -75,21 +75,22 @@ async def test_dialer_backend_starts_from_a_sip_file_and_listens(tmp_path: Path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  max_calls: 0\n")
     with pytest.raises(CallpactError, match=r"line 4: sip\.max_calls: must be at least 1"):
-        await start_sip_backend(str(bad))
+        await open_sip(bad)
 
 
 async def test_sip_backend_prepares_prompts_in_the_render_cache(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine's prepare_prompts hook: after it, answering a call does not wait for synthesis."""
+    from dialer.backends import sip_telephony
     from dialer.core.telephony import Prompt
-    from sip.pjsua2.backend import Pjsua2Telephony
     from sip.pjsua2.settings import SipConfig, TrunkConfig
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    telephony = Pjsua2Telephony(SipConfig(trunk=TrunkConfig(host="127.0.0.1")))
+    telephony = sip_telephony(SipConfig(trunk=TrunkConfig(host="127.0.0.1")))
     assert telephony.renders_prompts
     prompt = Prompt("Goedemiddag, dit is een test.", "nl")
     await telephony.prepare_prompts([prompt])
-    renderer = telephony._prompt_renderer()
+    renderer = telephony.renderer
+    assert renderer is not None
     assert renderer.cache_stats().entries == 1
     pcm = await telephony.render(prompt)
     assert len(pcm) > 8000 and renderer.cache_stats().entries == 1     # served from the cache
