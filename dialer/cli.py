@@ -496,6 +496,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_call(args: argparse.Namespace) -> int:
     from dataclasses import replace
+    from decimal import Decimal
 
     from audio.tts_config import TTSConfig
     from dialer.backends import read_sip_file, sip_telephony
@@ -513,7 +514,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     debtor: dict[str, Any] = {}
     if args.debtor is not None:
         try:
-            debtor = json.loads(args.debtor)
+            debtor = json.loads(args.debtor, parse_float=Decimal)   # 45.20 exactly, as the importer reads it
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON: {exc.msg} at character {exc.pos}", where="--debtor") from None
         if not isinstance(debtor, dict):
