@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +26,7 @@ from rich.table import Table
 from dialer import __version__
 from dialer.campaign import parse_campaign, set_campaign_key
 from dialer.core.errors import CallpactError, ConfigError, InputError
-from dialer.pacing.settings import amd_false_positives, ofcom_abandon_rate
+from dialer.reports import campaign_report
 from dialer.store.redis_store import Store
 
 # No markup (file names, YAML keys and values are printed as they are, brackets and all) and no
@@ -341,60 +340,6 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
-async def campaign_report(store: Store, name: str, now: float | None = None) -> dict[str, Any]:
-    import time
-
-    now = time.time() if now is None else now
-    cfg = parse_campaign(await store.campaign_text(name), f"campaign {name}")
-    control = await store.control(name)
-    stats = await store.stats(name)
-    hopper = await store.hopper_sizes(name, now)
-    hourly = await store.hourly_counts(name)
-    horizon = now - cfg.pacing.abandon_window_s
-    win_live = sum(v[0] for h, v in hourly.items() if h + 3600 > horizon)
-    win_ab = sum(v[1] for h, v in hourly.items() if h + 3600 > horizon)
-    live, abandoned = stats.get("live", 0), stats.get("abandoned", 0)
-    # The rates as the law counts them: with AMD, the people it took for machines are abandoned calls.
-    r = cfg.pacing.amd_false_machine_rate
-    worst = max((ofcom_abandon_rate(v[0], v[1], r) for v in hourly.values() if v[0] >= 1), default=0.0)
-    return {
-        "campaign": name,
-        "state": control.state,
-        "dial_mode": cfg.dial_mode.value,
-        "debtors": stats.get("debtors", 0),
-        "hopper": hopper,
-        "debtors_done": stats.get("status:done", 0),
-        "debtors_exhausted": stats.get("status:exhausted", 0),
-        "debtors_unreachable": stats.get("status:unreachable", 0),
-        "attempts": stats.get("attempts", 0),
-        "outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("outcome:")},
-        "live_answers": live,
-        "abandoned": abandoned,
-        "abandon_rate": ofcom_abandon_rate(live, abandoned, r),
-        "abandon_rate_window": ofcom_abandon_rate(win_live, win_ab, r),
-        "abandon_rate_seen": abandoned / live if live else 0.0,
-        "amd_false_machine_rate": r,
-        "amd_false_positives": round(amd_false_positives(live, r), 1),
-        "abandon_window_hours": cfg.pacing.abandon_window_s / 3600,
-        "worst_hour_abandon_rate": worst,
-        "max_abandon_rate": cfg.pacing.max_abandon_rate,
-        "hourly_cap": cfg.pacing.hourly_cap,
-        **_ivr_report(stats),
-    }
-
-
-def _ivr_report(stats: dict[str, int]) -> dict[str, Any]:
-    """What the IVR flows achieved and how callers back were routed (rule by rule)."""
-    return {
-        "ivr_outcomes": {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("ivr:")},
-        "callbacks": stats.get("callbacks", 0),
-        "callbacks_handled_by": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
-                                 if k.startswith("callbacks:")},
-        "callback_rules": {k.split(":", 1)[1]: v for k, v in sorted(stats.items())
-                           if k.startswith("callback_rule:")},
-    }
-
-
 def print_report(report: dict[str, Any]) -> None:
     t = Table(show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
@@ -442,27 +387,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # -- dialer ---------------------------------------------------------------------------------------
 def cmd_dialer(args: argparse.Namespace) -> int:
+    from dialer.backends import SimSettings, open_backend
     from dialer.engine import CampaignEngine
-    from dialer.simulation.demo import build_sim_network
 
     async def body(store: Store) -> int:
         names = args.campaign or await store.campaigns()
         if not names:
             raise CallpactError("no campaigns are loaded; load one with `callpact campaign load FILE.yaml`")
-        if args.network == "asterisk":
-            network = await _asterisk_backend(args.backend_config)
-            where = f"Asterisk ({', '.join(s.name for s in network.settings.servers)})"
-        elif args.network == "sip":
-            if args.backend_config is None:
-                raise ConfigError("--backend sip needs --backend-config FILE.yaml (with a 'sip:' section, "
-                                  "see config/sip.yaml)")
-            from sip.pjsua2.backend import start_sip_backend
-            network = await start_sip_backend(str(args.backend_config))
-            trunk = network.cfg.trunk
-            where = f"the SIP trunk {trunk.host}:{trunk.port}"
-        else:
-            network = build_sim_network(agents=args.agents, answer_prob=args.answer_prob, seed=args.seed)
-            where = f"the simulated network ({args.agents} agents)"
+        backend = await open_backend(args.network, config=args.backend_config, sim=SimSettings(
+            agents=args.agents, answer_prob=args.answer_prob, seed=args.seed))
+        network, where = backend.telephony, backend.where
         engines = [
             CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"),
                            gc_mode="young")
@@ -493,37 +427,6 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, body)
-
-
-async def _asterisk_backend(path: Path | None) -> Any:
-    """The Asterisk backend from a YAML file's ``backend:`` section, connected (one-line errors)."""
-    from audio.prompts import PromptRenderer
-    from audio.tts_config import TTSConfig, tts_config_from_section
-    from dialer.core.telephony import OriginateError
-    from dialer.core.yamlconf import Section, load_yaml
-    from sip.asterisk.backend import AsteriskTelephony
-    from sip.asterisk.settings import settings_from_mapping
-
-    if path is None:
-        raise ConfigError("--backend asterisk needs --backend-config FILE.yaml (with a 'backend:' section)")
-    data = load_yaml(path)
-    section = data.get("backend") if isinstance(data, dict) else None
-    if not isinstance(section, dict):
-        raise ConfigError("no 'backend:' section", where=str(path))
-    # Text prompts are rendered by the TTS configuration in the same file (a `tts:` section), if any.
-    document = Section(data, str(path))
-    tts = tts_config_from_section(document.section("tts"), path.parent) if "tts" in data else TTSConfig()
-    try:
-        settings = settings_from_mapping(section, "backend", env=os.environ)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=str(path)) from None
-    renderer = PromptRenderer(tts)
-    telephony = AsteriskTelephony(settings, render=renderer.render, prerender=renderer.prerender)
-    try:
-        await telephony.start()
-    except OriginateError as exc:
-        raise CallpactError(f"cannot use Asterisk: {exc}") from None
-    return telephony
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -593,11 +496,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_call(args: argparse.Namespace) -> int:
     from dataclasses import replace
+    from decimal import Decimal
 
+    from audio.tts_config import TTSConfig
+    from dialer.backends import read_sip_file, sip_telephony
     from dialer.core.phones import normalise_number
     from dialer.test_call import run_test_call
     from sip.pjsua2.backend import pjsua2_available
-    from sip.pjsua2.settings import SipConfig, load_sip_config, trunk_from_uri
+    from sip.pjsua2.settings import SipConfig, trunk_from_uri
 
     flow = None
     if args.flow is not None:
@@ -608,13 +514,14 @@ def cmd_call(args: argparse.Namespace) -> int:
     debtor: dict[str, Any] = {}
     if args.debtor is not None:
         try:
-            debtor = json.loads(args.debtor)
+            debtor = json.loads(args.debtor, parse_float=Decimal)   # 45.20 exactly, as the importer reads it
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON: {exc.msg} at character {exc.pos}", where="--debtor") from None
         if not isinstance(debtor, dict):
             raise InputError("must be a JSON object like {\"language\": \"en\"}", where="--debtor")
+    tts = TTSConfig()
     if args.sip_config is not None:
-        cfg = load_sip_config(args.sip_config)
+        cfg, tts = read_sip_file(args.sip_config)
         if args.trunk is not None:
             uri = trunk_from_uri(args.trunk)
             trunk = replace(cfg.trunk, host=uri.host, port=uri.port, transport=uri.transport)
@@ -634,7 +541,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         raise CallpactError("the pjsua2 module is not installed: run tools/build_pjsua2.sh .venv/bin/python")
     from dialer.core.telephony import OriginateError
     try:
-        report = run_test_call(cfg, check.e164, caller_id=args.caller_id or (cfg.caller_id.number or ""),
+        report = run_test_call(sip_telephony(cfg, tts), check.e164,
+                               caller_id=args.caller_id or (cfg.caller_id.number or ""),
                                ring_timeout_s=args.ring_timeout, debtor=debtor, flow=flow)
     except OriginateError as exc:
         raise CallpactError(f"call not placed: {exc}") from None

@@ -50,6 +50,8 @@ _FIELDS = frozenset(
     {"debtor_id", "name", "language", "timezone", "amount_due", "currency", "invoice", "due_date",
      "risk_score", "segment"}
 )
+#: The debtor fields a row may give by name (other columns are phones or custom fields).
+DEBTOR_FIELDS = _FIELDS
 _REQUIRED = ("debtor_id", "name", "amount_due")
 _PHONE_COLUMN = re.compile(r"phones?|phone_?\d+|mobile(?:_?\d+)?")
 # The bookkeeping columns RejectsWriter adds; ignored so that a fixed rejects file imports cleanly.
@@ -327,10 +329,8 @@ class DebtorReader(Iterator[Accepted | Rejected]):
         self._check_options()
         self.delimiter: str | None = None
         self.columns: list[str] = []
-        self._ids: dict[str, int] = {}
-        self._numbers: dict[int, str] = {}
         self._encoding_name = codecs.lookup(options.encoding).name
-        self._currency = options.currency.upper()
+        self.checker = RowChecker(options)
         binary = self._open()
         try:
             self.format, encoding = self._sniff(binary)
@@ -470,6 +470,8 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                 "save the file as UTF-8 or set the encoding", where=f"{self.where}:{header_line}"
             )
         self.columns = [name.strip() for name in header]
+        self.checker.first_phone_column = next(
+            (c for c in self.columns if _PHONE_COLUMN.fullmatch(normalise_column(c))), "phone")
         plan: list[_Column] = []
         seen: dict[str, str] = {}
         for index, name in enumerate(self.columns):
@@ -506,10 +508,6 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                 where=self.where,
             )
         return plan
-
-    @property
-    def _first_phone_column(self) -> str:
-        return next((c for c in self.columns if _PHONE_COLUMN.fullmatch(normalise_column(c))), "phone")
 
     def _csv_rows(
         self, reader: Any, plan: list[_Column], width: int, offset: int
@@ -556,7 +554,7 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                 for i, key in unnamed_plan:
                     if row[i]:
                         cells.custom[key] = row[i]
-                yield self._check(start, cells, lambda row=row: dict(zip(names, row, strict=True)))
+                yield self.checker.check(start, cells, lambda row=row: dict(zip(names, row, strict=True)))
         finally:
             self._text.close()
 
@@ -592,11 +590,32 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                         line_no, None, f"each line must be a JSON object {{...}}, not {_json_kind(obj)}", text
                     )
                     continue
-                yield self._json_row(line_no, obj, mapping)
+                yield self.checker.json_row(line_no, obj, mapping)
         finally:
             self._text.close()
 
-    def _json_row(
+
+def check_row(row: dict[str, Any], options: ImportOptions | None = None) -> Accepted | Rejected:
+    """One debtor given as a JSON object outside a file (``callpact call --debtor``), checked exactly as
+    a JSON Lines row of an import is: the same amounts, dates and languages pass, the same reasons fail."""
+    return RowChecker(options or ImportOptions()).json_row(1, row, {})
+
+
+class RowChecker:
+    """Turns one row's values into an :class:`Accepted` debtor or a :class:`Rejected` row.
+
+    It remembers the debtor ids and numbers it has seen, so one checker per list finds the
+    duplicates; a reader owns one, and :func:`check_row` uses a fresh one for a single row.
+    """
+
+    def __init__(self, options: ImportOptions) -> None:
+        self.options = options
+        self.first_phone_column = "phone"     # named when a row has no number (the header's first)
+        self._ids: dict[str, int] = {}
+        self._numbers: dict[int, str] = {}
+        self._currency = options.currency.upper()
+
+    def json_row(
         self, line: int, obj: dict[str, Any], mapping: dict[str, tuple[str, str]]
     ) -> Accepted | Rejected:
         def raw() -> dict[str, str]:
@@ -638,11 +657,11 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                 cells.columns[key] = name
             else:
                 cells.custom[key] = _json_text(value)
-        return self._check(line, cells, raw)
+        return self.check(line, cells, raw)
 
     # -- one row
 
-    def _check(self, line: int, cells: _Row, raw: Callable[[], dict[str, str]]) -> Accepted | Rejected:
+    def check(self, line: int, cells: _Row, raw: Callable[[], dict[str, str]]) -> Accepted | Rejected:
         """Accepted, or Rejected with the row as the user wrote it (built only then: most rows are fine)."""
         try:
             return self._accept(line, cells)
@@ -687,7 +706,7 @@ class DebtorReader(Iterator[Accepted | Rejected]):
         phones, flags = self._phones(line, cells.phones)
         if not phones:
             if not flags:
-                raise _Bad(self._first_phone_column, "no phone number")
+                raise _Bad(self.first_phone_column, "no phone number")
             if len(flags) == 1:
                 raise _Bad(flags[0].column, flags[0].reason)
             reasons = "; ".join(f.reason for f in flags)

@@ -12,19 +12,19 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from dialer.core.privacy import mask_number
 from dialer.core.records import Debtor
 from dialer.core.telephony import AnsweredBy, CallEventKind, OriginateRequest, Prompt
+from dialer.debtor_list import DEBTOR_FIELDS, Rejected, check_row
 from ivr_flows.facts import CallFacts
 from ivr_flows.interpreter import FlowRun
 from ivr_flows.model import Flow
 from ivr_flows.runner import run_flow
 from sip.pjsua2.backend import Pjsua2Telephony
-from sip.pjsua2.settings import SipConfig
 
 TEST_PROMPTS = {
     "nl": ("Dit is een testoproep van callpact. Toets een cijfer en daarna hekje.", "Dank u wel. Tot ziens."),
@@ -53,35 +53,39 @@ class CallReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
+# A test call may leave out what an import requires (an id, a name, an amount): the check sees these
+# stand-ins, and the debtor keeps the test call's own defaults (no name, nothing due).
+_STAND_INS = {"debtor_id": "test", "name": "test", "amount_due": "0.01"}
+
+
 def debtor_from_json(data: Mapping[str, Any], number: str) -> Debtor:
-    """The debtor a flow talks about, from ``--debtor`` JSON; ValueError names the bad field."""
-    known = {"debtor_id", "name", "amount_due", "language", "currency", "invoice", "due_date", "timezone"}
-    unknown = sorted(set(data) - known - {"campaign"})
-    if unknown:
-        raise ValueError(f"unknown field {unknown[0]!r}; known: {', '.join(sorted(known))}")
-    try:
-        amount = Decimal(str(data.get("amount_due", "0")))
-    except InvalidOperation:
-        raise ValueError(f"amount_due {data.get('amount_due')!r} is not an amount like 125.50") from None
-    due = data.get("due_date")
-    try:
-        due_date = dt.date.fromisoformat(str(due)) if due is not None else None
-    except ValueError:
-        raise ValueError(f"due_date {due!r} is not a date like 2026-12-24") from None
-    return Debtor(debtor_id=str(data.get("debtor_id", "test")), name=str(data.get("name", "")),
-                  phones=(number,), amount_due=amount, language=str(data.get("language", "nl")),
-                  currency=str(data.get("currency", "EUR")), invoice=data.get("invoice"), due_date=due_date,
-                  timezone=str(data.get("timezone", "Europe/Amsterdam")))
+    """The debtor a flow talks about, from ``--debtor`` JSON, checked by the importer's row checks
+    (``€ 45,20`` is an amount here as in a debtor list); ValueError names the bad field."""
+    unknown = sorted(set(data) - DEBTOR_FIELDS - {"campaign"})
+    if unknown:   # a typo must not become a custom field the flow never reads
+        raise ValueError(f"unknown field {unknown[0]!r}; known: {', '.join(sorted(DEBTOR_FIELDS))}")
+    given = {k: v for k, v in data.items() if k != "campaign"}
+    checked = check_row({**_STAND_INS, **given, "phone": number})
+    if isinstance(checked, Rejected):
+        reason = checked.reason
+        if checked.column is None or checked.column in reason:
+            raise ValueError(reason)
+        # "amount_due 'lots' is not an amount": a reason that starts with the value follows the field
+        raise ValueError(f"{checked.column} {reason}" if reason.startswith("'") else
+                         f"{checked.column}: {reason}")
+    debtor = checked.debtor
+    return replace(debtor, name=debtor.name if "name" in given else "",
+                   amount_due=debtor.amount_due if "amount_due" in given else Decimal("0"))
 
 
-async def place_test_call(cfg: SipConfig, number: str, *, caller_id: str = "",
+async def place_test_call(telephony: Pjsua2Telephony, number: str, *, caller_id: str = "",
                           ring_timeout_s: float = 30.0, debtor: Mapping[str, Any] | None = None,
                           digit_timeout_s: float = 8.0, flow: Flow | None = None) -> CallReport:
     debtor = dict(debtor or {})
-    language = str(debtor.get("language", "nl"))
+    record = debtor_from_json(debtor, number)
+    language = record.language
     question, goodbye = TEST_PROMPTS.get(language, TEST_PROMPTS["en"])
     report = CallReport(number=mask_number(number))
-    telephony = Pjsua2Telephony(cfg)
     started = time.monotonic()
     await telephony.start()
     try:
@@ -95,7 +99,7 @@ async def place_test_call(cfg: SipConfig, number: str, *, caller_id: str = "",
                 report.rang = True
             elif event.kind is CallEventKind.ANSWERED and flow is not None:
                 report.answered_by = event.answered_by.value if event.answered_by else None
-                facts = CallFacts(debtor=debtor_from_json(debtor, number), language=language,
+                facts = CallFacts(debtor=record, language=language,
                                   today=dt.date.today(), machine=event.answered_by is AnsweredBy.MACHINE,
                                   callback_number=caller_id)
                 result = await run_flow(call, FlowRun(flow, facts, context=variables))
@@ -136,5 +140,6 @@ async def place_test_call(cfg: SipConfig, number: str, *, caller_id: str = "",
     return report
 
 
-def run_test_call(cfg: SipConfig, number: str, **kwargs: Any) -> CallReport:
-    return asyncio.run(place_test_call(cfg, number, **kwargs))
+def run_test_call(telephony: Pjsua2Telephony, number: str, **kwargs: Any) -> CallReport:
+    """Start ``telephony`` (built by dialer/backends.py, not started), place the call, close it."""
+    return asyncio.run(place_test_call(telephony, number, **kwargs))

@@ -34,18 +34,19 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from dialer.backends import SimSettings, sim_network
 from dialer.campaign import CampaignConfig, parse_campaign
 from dialer.core.errors import CallpactError
 from dialer.core.virtual_time import real_io, run_virtual
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts, export_callbacks
 from dialer.hopper_import import import_file
+from dialer.reports import campaign_report
 from dialer.simulation.debtor_generator import write_debtors_csv
 from dialer.simulation.flow_respondent import FlowRespondent
 from dialer.store.redis_store import Store
 from ivr_flows.loader import shipped_flow
-from sip.distributions import Fixed, LogNormal
-from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedNetwork
+from sip.simulated import SimulatedNetwork
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -65,29 +66,10 @@ class BackOffice:
         return True
 
 
-def build_sim_network(*, agents: int, answer_prob: float = 0.35, seed: int = 1,
-                      dead_numbers: frozenset[str] = frozenset(), max_lines: int | None = None,
-                      callback_prob: float = 0.0, day: dt.date | None = None) -> SimulatedNetwork:
-    """The demo's phone network: Dutch mobile answer rates, two-and-a-half-minute conversations,
-    debtors who understand the shipped flows and sometimes call back a call they missed."""
-    respondent = None
-    if day is not None:
-        flows = [shipped_flow(n) for n in ("payment_reminder", "callback", "general_menu", "thank_you")]
-        respondent = FlowRespondent(flows, today=lambda: day)
-    profile = NetworkProfile(
-        answer_prob=answer_prob,
-        machine_share=0.2,
-        busy_prob=0.05,
-        failed_prob=0.01,
-        ring_s=LogNormal(mean=12.0, sd=6.0),
-        amd_s=Fixed(1.5),
-        invalid_numbers=dead_numbers,
-        callback_prob=callback_prob,
-        callback_delay_s=LogNormal(mean=1800.0, sd=1500.0),
-        barge_in_share=0.15 if respondent else 0.0,
-    )
-    desk = SimulatedAgents(agents, talk_s=LogNormal(mean=150.0, sd=80.0), wrap_s=Fixed(10.0), seed=seed)
-    return SimulatedNetwork(profile, desk, seed=seed, max_lines=max_lines, respondent=respondent)
+def demo_respondent(day: dt.date) -> FlowRespondent:
+    """Simulated debtors who understand the shipped flows, on the demo's day."""
+    flows = [shipped_flow(n) for n in ("payment_reminder", "callback", "general_menu", "thank_you")]
+    return FlowRespondent(flows, today=lambda: day)
 
 
 def next_working_day(after: dt.date) -> dt.date:
@@ -193,8 +175,9 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
         await store.save_campaign(cfg.name, text)
         imported = await import_file(store, cfg, csv_path, now=start - 600)
         await store.set_state(cfg.name, "running")
-        network = build_sim_network(agents=agents, seed=seed, dead_numbers=_dead_numbers(csv_path, seed),
-                                    max_lines=cfg.pacing.max_lines, callback_prob=0.35, day=day)
+        network = sim_network(SimSettings(agents=agents, seed=seed, respondent=demo_respondent(day),
+                                          dead_numbers=_dead_numbers(csv_path, seed),
+                                          max_lines=cfg.pacing.max_lines, callback_prob=0.35))
         progress = _ProgressLine(console, network, quiet)
         back_office = BackOffice()
         clock = Clock(start)
@@ -226,8 +209,6 @@ async def _demo(*, debtors: int, agents: int, seed: int, out_dir: Path, start: f
 
 async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, network: SimulatedNetwork,
                      imported: Any, out_dir: Path, end: float, agents: int, day: dt.date) -> dict[str, Any]:
-    from dialer.cli import campaign_report
-
     report = await campaign_report(store, cfg.name, now=end)
     attempts_csv = out_dir / "attempts.csv"
     exported = await export_attempts(store, cfg.name, attempts_csv)

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from audio.amd import TUNED, AmdParams, AmdVerdict
 from audio.session import MediaSession, SessionParams
@@ -65,6 +65,9 @@ from dialer.core.telephony import (
 )
 from sip.pjsua2.outcomes import CallHistory, describe, hangup_cause
 from sip.pjsua2.settings import AmdConfig, SipConfig
+
+if TYPE_CHECKING:
+    from audio.prompts import PromptRenderer
 
 try:  # the module exists once tools/build_pjsua2.sh ran; callpact must import without it
     import pjsua2 as pj
@@ -1008,8 +1011,12 @@ def _bridge_calls(a: Any, b: Any) -> None:
 class Pjsua2Telephony(Telephony):
     """The :class:`~dialer.core.telephony.Telephony` of a real SIP trunk."""
 
-    def __init__(self, cfg: SipConfig) -> None:
+    def __init__(self, cfg: SipConfig, *, renderer: PromptRenderer | None = None) -> None:
         self.cfg = cfg
+        # Text prompts -> 8 kHz PCM with the voices of the deployment's tts: section, chosen by
+        # whoever builds the backend (dialer/backends.py); the backend owns it and closes it.
+        self.renderer = renderer
+        self.renders_prompts = renderer is not None
         self.agents: SipAgentDesk = SipAgentDesk(cfg.agents)
         self.worker: _Worker | None = None  # type: ignore[assignment]
         self.local_address = ""
@@ -1019,7 +1026,6 @@ class Pjsua2Telephony(Telephony):
         self._cps_next = 0.0
         self._consecutive_failures = 0
         self._refuse_until = 0.0
-        self._renderer: Any = None
         self.registered = asyncio.Event()      # set while the trunk accepts our REGISTER
         self.registration_status = 0           # last REGISTER response code (0: none yet)
 
@@ -1055,9 +1061,9 @@ class Pjsua2Telephony(Telephony):
             self.worker.stop()
             await asyncio.to_thread(self.worker.join, 10.0)
             self.worker = None
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None
 
     async def originate(self, request: OriginateRequest) -> SipCall:
         if self.worker is None:
@@ -1200,14 +1206,11 @@ class Pjsua2Telephony(Telephony):
         task.add_done_callback(self._handlers.discard)
 
     # -- prompts --------------------------------------------------------------------------------
-    renders_prompts = True
-
-    def _prompt_renderer(self) -> Any:
-        if self._renderer is None:
-            from audio.prompts import PromptRenderer
-            from audio.tts_config import TTSConfig
-            self._renderer = PromptRenderer(TTSConfig())
-        return self._renderer
+    def _prompt_renderer(self) -> PromptRenderer:
+        if self.renderer is None:
+            raise RuntimeError("a text prompt but this SIP backend has no prompt renderer "
+                               "(build it with dialer.backends, which reads the tts: section)")
+        return self.renderer
 
     async def render(self, prompt: Prompt) -> bytes:
         """Text prompts become 8 kHz PCM through audio/prompts.py (cached renders)."""
@@ -1215,7 +1218,9 @@ class Pjsua2Telephony(Telephony):
 
     async def prepare_prompts(self, prompts: Sequence[Prompt]) -> None:
         """Warm the render cache so that an answered call never waits for synthesis."""
-        report = await self._prompt_renderer().prerender(prompts)
+        if self.renderer is None or not prompts:
+            return
+        report = await self.renderer.prerender(prompts)
         for error in getattr(report, "errors", ())[:3]:
             log.warning("sip: prompt not prepared: %s", error)
 
@@ -1231,19 +1236,3 @@ def _answer(pj_call: Any) -> None:
     prm = pj.CallOpParam()
     prm.statusCode = 200
     pj_call.answer(prm)
-
-
-async def start_sip_backend(path: str) -> Pjsua2Telephony:
-    """The backend for ``callpact dialer``: read the ``sip:`` file strictly, start the stack.
-
-    Errors are one-line :class:`~dialer.core.errors.CallpactError` (file, line, key; or why the
-    stack did not start), never a traceback.
-    """
-    from dialer.core.errors import CallpactError
-    from sip.pjsua2.settings import load_sip_config
-    telephony = Pjsua2Telephony(load_sip_config(path))
-    try:
-        await telephony.start()
-    except OriginateError as exc:
-        raise CallpactError(str(exc)) from None
-    return telephony

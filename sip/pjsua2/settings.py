@@ -103,6 +103,11 @@ def load_sip_config(path: str | Path) -> SipConfig:
     return _build(load_yaml(path), str(path))
 
 
+def sip_config_from_document(data: Any, source: str) -> SipConfig:
+    """The ``sip:`` section of a file already loaded (whose ``tts:`` section is read by its own reader)."""
+    return _build(data, source)
+
+
 def parse_sip_config(text: str, source: str) -> SipConfig:
     return _build(load_yaml_text(text, source), source)
 
@@ -145,7 +150,8 @@ def _build(data: Any, source: str) -> SipConfig:
     user_agent = top.string("user_agent", "callpact")
     log_level = top.number("log_level", 1, minimum=0, maximum=6, integer=True)
     top.finish(_TOP_KEYS)
-    root.finish(("sip",))
+    root.raw("tts", None)            # the prompts' voices beside the trunk, read by audio.tts_config
+    root.finish(("sip", "tts"))
     return SipConfig(trunk=trunk, caller_id=caller_id, codecs=codecs, bind_address=bind, sip_port=sip_port,
                      rtp_port_start=rtp_start, rtp_port_count=rtp_count, max_calls=max_calls,
                      calls_per_second=cps, dead_air_s=dead_air, default_region=region, agents=agents,

@@ -16,11 +16,11 @@ import pytest
 from test_campaign import refused
 
 from dialer.campaign import parse_campaign
-from dialer.cli import campaign_report
 from dialer.core.errors import ConfigError
 from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
 from dialer.pacing.predictive import PredictivePolicy, spendable
 from dialer.pacing.settings import amd_false_positives, ofcom_abandon_rate
+from dialer.reports import campaign_report
 from dialer.simulation.compare import run_policy
 from dialer.simulation.scenario import Scenario, load_scenario, parse_scenario
 from dialer.store.redis_store import AttemptStart, Store

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,13 @@ def call(*args: str) -> subprocess.CompletedProcess[str]:
     (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"amount_due": "lots"}'),
      "amount_due 'lots'"),
     (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"nmae": "x"}'), "unknown field 'nmae'"),
+    # the importer's own reasons, as an import of the same row would give them
+    (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"amount_due": "1.234,56"}'),
+     "--debtor: amount_due '1.234,56' uses a thousands separator"),
+    (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"amount_due": "$ 10"}'),
+     "--debtor: amount_due: the amount is in USD but the currency is EUR"),
+    (("--to", "0612345678", "--trunk", "sip:h:5999", "--debtor", '{"language": "fr"}'),
+     "--debtor: language 'fr' is not supported; use nl or en"),
 ])
 def test_bad_arguments_are_one_line_errors(args: tuple[str, ...], message: str) -> None:
     done = call(*args)
@@ -45,14 +55,21 @@ def test_bad_sip_config_names_file_line_and_key(tmp_path: Path) -> None:
     assert f"{bad}, line 4: sip.trunk.transprt: unknown key" in done.stderr
 
 
-@pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
-def test_local_sip_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def sip_config_on_a_taken_port(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A SIP settings file whose local port another socket holds: the SIP stack cannot start there."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         cfg = tmp_path / "sip.yaml"
         cfg.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n"
                        f"  local:\n    bind: 127.0.0.1\n    sip_port: {port}\n")
+        yield cfg, port
+
+
+@pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
+def test_local_sip_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with sip_config_on_a_taken_port(tmp_path) as (cfg, port):
         done = call("--to", "0612345678", "--sip-config", str(cfg))
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
@@ -60,13 +77,38 @@ def test_local_sip_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert f"SIP stack did not start on 127.0.0.1:{port} (udp): Address already in use" in lines[0]
 
 
+@pytest.mark.parametrize(("given", "amount", "currency"), [
+    ({"amount_due": "€ 45,20"}, Decimal("45.20"), "EUR"),
+    ({"amount_due": "45,20", "currency": "usd"}, Decimal("45.20"), "USD"),
+    ({"amount_due": Decimal("125.5")}, Decimal("125.50"), "EUR"),      # a JSON number, read exactly
+    ({"language": "English"}, Decimal("0"), "EUR"),                    # nothing due unless given
+])
+def test_the_debtor_of_a_test_call_is_read_as_an_import_reads_it(given: dict, amount: Decimal,
+                                                                  currency: str) -> None:
+    from dialer.test_call import debtor_from_json
+    debtor = debtor_from_json(given, "+31612345678")
+    assert (debtor.amount_due, debtor.currency) == (amount, currency)
+    assert debtor.phones == ("+31612345678",)
+    assert debtor.language == ("en" if given.get("language") else "nl")
+
+
+@pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
+def test_an_amount_written_as_in_a_debtor_list_passes_the_debtor_check(tmp_path: Path) -> None:
+    """`€ 45,20` is accepted: the command goes on to start the SIP stack (whose port is taken here)."""
+    with sip_config_on_a_taken_port(tmp_path) as (cfg, port):
+        done = call("--to", "0612345678", "--sip-config", str(cfg), "--debtor", '{"amount_due": "€ 45,20"}')
+    assert done.returncode == 2, done.stderr
+    assert "--debtor" not in done.stderr
+    assert f"SIP stack did not start on 127.0.0.1:{port}" in done.stderr
+
+
 @pytest.mark.skipif(not pjsua2_available(), reason="pjsua2 not built: run tools/build_pjsua2.sh")
 async def test_dialer_backend_starts_from_a_sip_file_and_listens(tmp_path: Path) -> None:
+    from dialer.backends import open_sip
     from dialer.core.errors import CallpactError
-    from sip.pjsua2.backend import start_sip_backend
     cfg = tmp_path / "sip.yaml"
     cfg.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  local:\n    bind: 127.0.0.1\n    sip_port: 0\n")
-    telephony = await start_sip_backend(str(cfg))
+    telephony = await open_sip(cfg)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, pytest.raises(OSError):
             probe.bind(("127.0.0.1", telephony.local_port))      # our SIP port is really taken
@@ -75,21 +117,22 @@ async def test_dialer_backend_starts_from_a_sip_file_and_listens(tmp_path: Path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("sip:\n  trunk:\n    host: 127.0.0.1\n  max_calls: 0\n")
     with pytest.raises(CallpactError, match=r"line 4: sip\.max_calls: must be at least 1"):
-        await start_sip_backend(str(bad))
+        await open_sip(bad)
 
 
 async def test_sip_backend_prepares_prompts_in_the_render_cache(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine's prepare_prompts hook: after it, answering a call does not wait for synthesis."""
+    from dialer.backends import sip_telephony
     from dialer.core.telephony import Prompt
-    from sip.pjsua2.backend import Pjsua2Telephony
     from sip.pjsua2.settings import SipConfig, TrunkConfig
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    telephony = Pjsua2Telephony(SipConfig(trunk=TrunkConfig(host="127.0.0.1")))
+    telephony = sip_telephony(SipConfig(trunk=TrunkConfig(host="127.0.0.1")))
     assert telephony.renders_prompts
     prompt = Prompt("Goedemiddag, dit is een test.", "nl")
     await telephony.prepare_prompts([prompt])
-    renderer = telephony._prompt_renderer()
+    renderer = telephony.renderer
+    assert renderer is not None
     assert renderer.cache_stats().entries == 1
     pcm = await telephony.render(prompt)
     assert len(pcm) > 8000 and renderer.cache_stats().entries == 1     # served from the cache
