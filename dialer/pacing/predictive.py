@@ -217,9 +217,9 @@ class PredictivePolicy:
         A big desk's hours are: an hour of a few hundred answers holds enough abandons to spend
         evenly. A small desk's hour holds a count of about five, one burst: held to it,
         small-team-5-high-answer spent 1.2% of its day; answering to the window alone, 2.5%
-        and 3.4 points more agent time (docs/pacing.md). ``auto`` holds the hours for the run's
-        first hour (agents still logging in; yesterday's slack in the window) and from then on
-        while the most agents logged in at once so far reach ``hourly_cap_min_agents``.
+        and 3.4 points more agent time (docs/pacing-log.md, sixth round). ``auto`` holds the hours
+        for the run's first hour (agents still logging in; yesterday's slack in the window) and
+        from then on while the most agents logged in at once so far reach ``hourly_cap_min_agents``.
         """
         self._most_agents = max(self._most_agents, logged_in)
         if self._first_seen is None:
