@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import random
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -464,3 +467,31 @@ def test_calls_go_out_while_each_one_adds_no_more_than_theta() -> None:
 
 def test_no_agents_no_calls() -> None:
     assert PredictivePolicy().calls_to_launch(state(logged_in=0, obs=observations(0.25))) == 0
+
+
+
+def test_the_knob_table_in_the_docs_names_every_knob_with_its_default() -> None:
+    # docs/pacing.md is where a reader learns what each knob does and why it has its default; a
+    # knob added, renamed or re-tuned in the code without it would leave the table lying.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pacing.md").read_text()
+    section = doc[doc.index("## The knobs"):doc.index("## Tuning it")]
+    knobs = {f"{prefix}{f.name}": f.default
+             for prefix, params in (("", PredictiveParams), ("meter.", MeterParams))
+             for f in dataclasses.fields(params) if f.name != "meter"}
+    tabled: list[str] = []
+    for first, default in re.findall(r"^\| (`[^|]*)\| ([^|]*)\|", section, re.M):
+        names = re.findall(r"`([a-z_.]+)`", first)
+        written = [_cell(v) for v in re.findall(r"\d+(?:\.\d+)?|none|`\w+`", default.split("(")[0])]
+        in_code = [v for name in names for v in _flat(knobs.get(name, "(not a knob)"))]
+        assert written == in_code, f"{names}: the table says {default.strip()!r}, the code {in_code}"
+        tabled += names
+    assert sorted(tabled) == sorted(knobs)
+
+
+def _cell(text: str) -> object:
+    """A default as the table writes it: a number, ``none`` or a word in backticks."""
+    return None if text == "none" else text.strip("`") if text.startswith("`") else float(text)
+
+
+def _flat(default: object) -> list[object]:
+    return [v for item in default for v in _flat(item)] if isinstance(default, tuple) else [default]
