@@ -6,7 +6,7 @@
 
 One simulated day is a lottery: its utilisation moves by ±0.5–1 point with the
 seed, and whether a clock hour ends one abandon over 3% is luck on about one day
-in 35 (docs/pacing.md, seventh round). A change to the policy redraws every
+in 35 (docs/pacing-log.md, seventh round). A change to the policy redraws every
 shipped day, so the shipped days alone cannot tell a better policy from a lucky
 one; judging one takes 150 days or more. This tool runs them: every file with
 every seed (the rest of the scenario as written), through the same

@@ -18,7 +18,7 @@ run and with the same random streams. It prints:
 * the best fixed ratio that kept the day within the limit, and the best that
   kept every clock hour within it too.
 
-docs/pacing.md ("Sixth round") has a table made with it.
+docs/pacing-log.md ("Sixth round") has a table made with it.
 """
 
 from __future__ import annotations

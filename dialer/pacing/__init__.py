@@ -15,7 +15,7 @@ simulated day and a production day run the same decisions. It imports only :mod:
 from dialer.pacing import baselines, policy, predictive, settings, sums
 from dialer.pacing.baselines import AdaptiveTapered
 from dialer.pacing.policy import Agentless, FixedRatio, Observations, PacingPolicy, PacingState, Progressive
-from dialer.pacing.predictive import PredictivePolicy
+from dialer.pacing.predictive import PredictiveParams, PredictivePolicy
 from dialer.pacing.settings import LEGAL_MAX_ABANDON_RATE, MAX_DIAL_LEVEL, PacingConfig, ofcom_abandon_rate
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PacingConfig",
     "PacingPolicy",
     "PacingState",
+    "PredictiveParams",
     "PredictivePolicy",
     "Progressive",
     "baselines",

@@ -57,6 +57,7 @@ level); see docs/pacing.md.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
@@ -112,13 +113,27 @@ def sorted_quantiles(sorted_values: np.ndarray, qs: tuple[float, ...]) -> np.nda
     return np.where(t >= 0.5, hi - diff * (1 - t), lo + diff * t)
 
 
-@dataclass
-class PredictivePolicy:
-    """callpact's predictive pacing (see the module docstring for the model)."""
+@dataclass(frozen=True, kw_only=True)
+class MeterParams:
+    """The :class:`SpendingMeter`'s knobs: its prior and its two memories."""
+
+    prior: float = 2.5                  # real abandons per expected one, before any is seen
+    prior_weight: float = 1.0           # expected abandons' worth of that prior
+    memory_s: float = 14400.0           # how long the calibration remembers
+    rate_memory_s: float = 180.0        # how long the spending rate remembers
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictiveParams:
+    """The predictive policy's knobs, apart from what it learns (the table in docs/pacing.md says why
+    each has its default). The first five come from the campaign's ``pacing:`` section
+    (:meth:`with_campaign`); the rest are the model's own, tuned in the experiment log."""
 
     max_abandon_rate: float = 0.03
     min_level: float = 1.0
     max_level: float = 3.0
+    hourly_cap: str = "auto"            # hold clock hours too: always, never, or auto (see holds_hours)
+    false_machine_rate: float = 0.0     # share of people AMD takes for machines (unseen abandons)
     warmup_calls: int = 40
     warmup_live: int = 12
     horizons_q: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7, 0.9)   # answer-delay quantiles looked at
@@ -128,7 +143,6 @@ class PredictivePolicy:
     spend_z: float = 1.5                # a budget's count is kept this many deviations up
     burstiness: float = 2.0             # variance / mean of a count of abandons (they come in bursts)
     hour_min_count: int = 3             # an hour that may hold fewer abandons answers to the window
-    hourly_cap: str = "auto"            # hold clock hours too: always, never, or auto (see holds_hours)
     hourly_cap_min_agents: int = HOURLY_CAP_MIN_AGENTS
     max_pace: float = 1.0               # no budget is spent faster than this, in limits
     lift: float = 1.0                   # log of the most θ may rise above its integral at once
@@ -136,7 +150,6 @@ class PredictivePolicy:
     first_theta_share: float = 0.75     # θ before any spending is measured, in limits
     hold_share: float = 0.075           # θ while the window is over the limit, in limits
     pinned_theta: float | None = None   # θ held here, never steered: the model's own frontier
-    false_machine_rate: float = 0.0     # share of people AMD takes for machines (unseen abandons)
     warmup_bound_z: float = 1.645       # warm-up: the live share is taken this far up its interval
     warmup_spread_z: float = 1.5        # warm-up: the people all calls out may bring, this far up
     warmup_cohort: int = 10             # warm-up: calls surely resolved before the bound is used
@@ -145,38 +158,57 @@ class PredictivePolicy:
     rise_window_s: float = 120.0        # a jump in the live share is looked for among calls this recent
     rise_z: float = 3.0                 # ... and taken as one this many deviations up (a score test)
     rise_keep_s: float = 30.0           # on a jump, the share's memory restarts from its last seconds
-    meter: SpendingMeter = field(default_factory=lambda: SpendingMeter(), repr=False)
-    theta: float = field(default=0.0)
-    name: str = "callpact"
-    _dists: _Distributions | None = field(default=None, repr=False)
-    _last_now: float | None = field(default=None, repr=False)
-    _last_signature: tuple[int, ...] | None = field(default=None, repr=False)
-    _last_decided: float = field(default=-1e9, repr=False)
-    _dists_at: float = field(default=-1e9, repr=False)
-    _wrap_starts: Counter[float] = field(default_factory=Counter, repr=False)
-    _wrap_seen: deque[float] = field(default_factory=lambda: deque(maxlen=400), repr=False)
-    _wrap_sorted: np.ndarray | None = field(default=None, repr=False)
-    _wrap_last_now: float | None = field(default=None, repr=False)
-    _most_agents: int = field(default=0, repr=False)
-    _first_seen: float | None = field(default=None, repr=False)
-    _placed: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
-    _restarted_at: float = field(default=-1e9, repr=False)
+    meter: MeterParams = MeterParams()  # the spending meter's calibration and memories
 
-    def __post_init__(self) -> None:
-        if self.theta <= 0:
-            self.theta = self.first_theta_share * self.max_abandon_rate
-
-    @classmethod
-    def for_campaign(cls, pacing: PacingConfig) -> PredictivePolicy:
-        return cls(max_abandon_rate=pacing.pacing_abandon_rate, min_level=pacing.min_dial_level,
-                   max_level=pacing.max_dial_level, hourly_cap=pacing.hourly_cap,
-                   false_machine_rate=pacing.amd_false_machine_rate)
-
-    def reconfigured(self, pacing: PacingConfig) -> PredictivePolicy:
-        """New limits, same learned state."""
+    def with_campaign(self, pacing: PacingConfig) -> PredictiveParams:
+        """These knobs under the campaign's limits: a supervisor's ``pacing:`` settings replace
+        the first five, and only those."""
         return replace(self, max_abandon_rate=pacing.pacing_abandon_rate, min_level=pacing.min_dial_level,
                        max_level=pacing.max_dial_level, hourly_cap=pacing.hourly_cap,
                        false_machine_rate=pacing.amd_false_machine_rate)
+
+    @property
+    def hold_theta(self) -> float:
+        return self.hold_share * self.max_abandon_rate
+
+
+@dataclass
+class PredictivePolicy:
+    """callpact's predictive pacing (see the module docstring for the model): fixed knobs
+    (``params``) and what it has learned of the campaign so far, which survives a change of
+    the knobs (:meth:`reconfigured`)."""
+
+    params: PredictiveParams = PredictiveParams()
+    name: str = "callpact"
+    meter: SpendingMeter = field(init=False, repr=False)
+    theta: float = field(init=False)
+    _dists: _Distributions | None = field(default=None, init=False, repr=False)
+    _last_now: float | None = field(default=None, init=False, repr=False)
+    _last_signature: tuple[int, ...] | None = field(default=None, init=False, repr=False)
+    _last_decided: float = field(default=-1e9, init=False, repr=False)
+    _dists_at: float = field(default=-1e9, init=False, repr=False)
+    _wrap_starts: Counter[float] = field(default_factory=Counter, init=False, repr=False)
+    _wrap_seen: deque[float] = field(default_factory=lambda: deque(maxlen=400), init=False, repr=False)
+    _wrap_sorted: np.ndarray | None = field(default=None, init=False, repr=False)
+    _wrap_last_now: float | None = field(default=None, init=False, repr=False)
+    _most_agents: int = field(default=0, init=False, repr=False)
+    _first_seen: float | None = field(default=None, init=False, repr=False)
+    _placed: deque[tuple[float, int]] = field(default_factory=deque, init=False, repr=False)
+    _restarted_at: float = field(default=-1e9, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.meter = SpendingMeter(self.params.meter)
+        self.theta = self.params.first_theta_share * self.params.max_abandon_rate
+
+    @classmethod
+    def for_campaign(cls, pacing: PacingConfig) -> PredictivePolicy:
+        return cls(PredictiveParams().with_campaign(pacing))
+
+    def reconfigured(self, pacing: PacingConfig) -> PredictivePolicy:
+        """New limits, same learned state."""
+        again = copy.copy(self)
+        again.params = self.params.with_campaign(pacing)
+        return again
 
     def holds_hours(self, logged_in: int, now: float) -> bool:
         """Whether each clock hour is held to the limit, not only the legal window (the law:
@@ -185,20 +217,16 @@ class PredictivePolicy:
         A big desk's hours are: an hour of a few hundred answers holds enough abandons to spend
         evenly. A small desk's hour holds a count of about five, one burst: held to it,
         small-team-5-high-answer spent 1.2% of its day; answering to the window alone, 2.5%
-        and 3.4 points more agent time (docs/pacing.md). ``auto`` holds the hours for the run's
-        first hour (agents still logging in; yesterday's slack in the window) and from then on
-        while the most agents logged in at once so far reach ``hourly_cap_min_agents``.
+        and 3.4 points more agent time (docs/pacing-log.md, sixth round). ``auto`` holds the hours
+        for the run's first hour (agents still logging in; yesterday's slack in the window) and
+        from then on while the most agents logged in at once so far reach ``hourly_cap_min_agents``.
         """
         self._most_agents = max(self._most_agents, logged_in)
         if self._first_seen is None:
             self._first_seen = now
-        if self.hourly_cap != "auto":
-            return self.hourly_cap == "always"
-        return now - self._first_seen < 3600.0 or self._most_agents >= self.hourly_cap_min_agents
-
-    @property
-    def hold_theta(self) -> float:
-        return self.hold_share * self.max_abandon_rate
+        if self.params.hourly_cap != "auto":
+            return self.params.hourly_cap == "always"
+        return now - self._first_seen < 3600.0 or self._most_agents >= self.params.hourly_cap_min_agents
 
     # -- the decision ----------------------------------------------------------------------------
     def calls_to_launch(self, s: PacingState) -> int:
@@ -207,7 +235,7 @@ class PredictivePolicy:
         in_flight = s.calls_ringing + s.calls_waiting_for_agent
         progressive = max(0, agents.idle - in_flight)
         # Agents who leave after this call (agents.away) take none of the calls launched now.
-        cap = math.floor(self.max_level * agents.staying + 1e-9) - in_flight - agents.talking
+        cap = math.floor(self.params.max_level * agents.staying + 1e-9) - in_flight - agents.talking
         if cap <= 0 or agents.staying <= 0:
             return 0
         obs = s.observed
@@ -223,7 +251,7 @@ class PredictivePolicy:
         self._last_signature, self._last_decided = signature, s.now
         # The distributions move slowly: rebuild them from new observations every few seconds.
         if self._dists is None or (self._dists.version != obs.version
-                                   and s.now - self._dists_at >= self.refresh_s):
+                                   and s.now - self._dists_at >= self.params.refresh_s):
             self._dists, self._dists_at = _Distributions(obs), s.now
         d = self._dists
         if d.p_live <= 0 or d.answer.size == 0:
@@ -232,14 +260,14 @@ class PredictivePolicy:
         p = self._live_share(s, obs, d, ringing)
         # The first call too risky is nearly always among the first few: look there, and at every
         # count up to the cap only when none of those is (the same answer, a tenth of the work).
-        probe = min(cap, max(progressive, self.probe_calls))
+        probe = min(cap, max(progressive, self.params.probe_calls))
         abandons = self._expected_abandons(s, d, probe, p, ringing)
         theta = self._steer(s, obs, committed=float(abandons[0]))
         n = first_step_over(abandons / p, theta)
         if n == probe < cap:
             abandons = self._expected_abandons(s, d, cap, p, ringing)
             n = first_step_over(abandons / p, theta)
-        if self.min_level >= 1.0:
+        if self.params.min_level >= 1.0:
             n = max(n, progressive)
         n = max(0, min(n, cap))
         self.meter.launched(float(abandons[n] - abandons[0]))
@@ -271,7 +299,7 @@ class PredictivePolicy:
         """How many wrap-ups of ``ages`` so far end within each ``within`` (mean, variance), each
         with P(W <= a + h | W >= a): from the wrap-ups seen end once there are enough, else the
         desk's fixed wrap-up time (else: free at once)."""
-        if len(self._wrap_seen) >= self.min_talks:
+        if len(self._wrap_seen) >= self.params.min_talks:
             # overdue: free any moment
             return conditional_sums(self._wrap_lengths(), ages, within, np.ones(within.size))
         if fixed_wrap:
@@ -297,20 +325,20 @@ class PredictivePolicy:
         if obs is None or s.ring_timeout_s is None:
             return 0
         self._placed.append((s.now, obs.calls_finished + s.calls_ringing))
-        resolved_by = s.now - s.ring_timeout_s - self.resolve_slack_s
+        resolved_by = s.now - s.ring_timeout_s - self.params.resolve_slack_s
         while len(self._placed) > 1 and self._placed[1][0] <= resolved_by:
             self._placed.popleft()
-        if self._placed[0][0] > resolved_by or self._placed[0][1] < self.warmup_cohort:
+        if self._placed[0][0] > resolved_by or self._placed[0][1] < self.params.warmup_cohort:
             return 0
         # (A call of the cohort still ringing, past its timeout, is counted as a person.)
-        overdue = sum(1 for age in s.ringing_s if age >= s.ring_timeout_s + self.resolve_slack_s)
+        overdue = sum(1 for age in s.ringing_s if age >= s.ring_timeout_s + self.params.resolve_slack_s)
         cohort = self._placed[0][1]
-        p = wilson_upper(min(obs.live_answers + overdue, cohort), cohort, self.warmup_bound_z)
+        p = wilson_upper(min(obs.live_answers + overdue, cohort), cohort, self.params.warmup_bound_z)
         free = s.agents.idle - s.calls_waiting_for_agent
         if p >= 1.0 or free <= 0:
             return 0
         # The most calls out, t, with p·t + z·sqrt(p(1-p)·t) <= free (a quadratic in sqrt(t)).
-        b = self.warmup_spread_z * math.sqrt(p * (1.0 - p))
+        b = self.params.warmup_spread_z * math.sqrt(p * (1.0 - p))
         root = (-b + math.sqrt(b * b + 4.0 * p * free)) / (2.0 * p)
         return max(0, math.floor(root * root + 1e-9) - s.calls_ringing)
 
@@ -326,21 +354,22 @@ class PredictivePolicy:
         time, not abandons, and the memory catches up with it. On a jump the memory restarts
         from its last ``rise_keep_s`` seconds, so it follows the new share within a minute.
         """
-        window = min(self.rise_window_s, obs.dials_s)       # (older dials are not kept)
+        window = min(self.params.rise_window_s, obs.dials_s)       # (older dials are not kept)
         resolved, live = obs.dialled_since(s.now - window)
         ages = ringing[ringing <= window]
         rise = live_share_rise(d.p_live, resolved, live, 1.0 - share_below(d.answer, ages),
-                               1.0 - share_below(d.other, ages), self.rise_z)
+                               1.0 - share_below(d.other, ages), self.params.rise_z)
         if rise is None:
             return d.p_live
-        if s.now - self._restarted_at >= self.rise_window_s:
+        if s.now - self._restarted_at >= self.params.rise_window_s:
             self._restarted_at = s.now
-            obs.restart_live_share(self.rise_keep_s, s.now)
+            obs.restart_live_share(self.params.rise_keep_s, s.now)
         return rise
 
     def _trusted(self, obs: Observations) -> bool:
-        return (obs.calls_finished >= self.warmup_calls and obs.live_answers >= self.warmup_live
-                and len(obs.talk_times) >= max(5, self.warmup_live // 2) and len(obs.answer_delays) >= 5)
+        k = self.params
+        return (obs.calls_finished >= k.warmup_calls and obs.live_answers >= k.warmup_live
+                and len(obs.talk_times) >= max(5, k.warmup_live // 2) and len(obs.answer_delays) >= 5)
 
     def _steer(self, s: PacingState, obs: Observations, committed: float) -> float:
         """θ for this decision: the one at which the spending matches what the budgets allow.
@@ -349,17 +378,17 @@ class PredictivePolicy:
         model's figure); calibrated, they count as spent.
         """
         stats = s.stats
-        limit = self.max_abandon_rate
+        limit = self.params.max_abandon_rate
         dt = 0.0 if self._last_now is None else max(0.0, s.now - self._last_now)
         self._last_now = s.now
         self.meter.update(s.now, live_answers=obs.live_answers, abandoned=stats.abandoned)
-        if self.pinned_theta is not None:          # (tools/pacing_frontier.py: no budget, no law)
-            return self.pinned_theta
+        if self.params.pinned_theta is not None:          # (tools/pacing_frontier.py: no budget, no law)
+            return self.params.pinned_theta
         # The legal window is over its limit: risk next to nothing until answers dilute it. (Over
         # its first few hundred answers a rate says little; the budgets rule then.)
-        if stats.window_live_answers >= self.window_min_live and \
+        if stats.window_live_answers >= self.params.window_min_live and \
                 stats.window_abandoned > limit * stats.window_live_answers:
-            return self.hold_theta
+            return self.params.hold_theta
         per_hour = max(obs.live_per_hour(s.now), stats.hour_live_answers)
         wanted = self.allowed_rate(stats, per_hour, self.meter.calibration * committed,
                                    hold_hour=self.holds_hours(s.agents.logged_in, s.now))
@@ -367,9 +396,9 @@ class PredictivePolicy:
         if not spending:            # nothing at risk lately: θ does not bind, so leave it be
             return self.theta
         error = math.log(max(wanted, 1e-6) / spending)
-        self.theta *= math.exp(max(-1.0, min(1.0, error)) * dt / self.theta_time_s)
+        self.theta *= math.exp(max(-1.0, min(1.0, error)) * dt / self.params.theta_time_s)
         self.theta = min(max(self.theta, limit / 60.0), 4.0 * limit)
-        return self.theta * math.exp(max(-2.0, min(self.lift, error)))
+        return self.theta * math.exp(max(-2.0, min(self.params.lift, error)))
 
     def allowed_rate(self, stats: PacingStats, per_hour: float, expected_now: float, *,
                      hold_hour: bool = True) -> float:
@@ -386,24 +415,25 @@ class PredictivePolicy:
         expected number out of the budgets (``PacingConfig.pacing_abandon_rate``), and the hour
         keeps their spread in hand as well, a Poisson count of that mean over the hour.
         """
-        limit = self.max_abandon_rate
+        k = self.params
+        limit = k.max_abandon_rate
         window_left = limit * (stats.window_live_answers + per_hour) - stats.window_abandoned - expected_now
-        rate = spendable(window_left, self.spend_z, self.burstiness) / max(per_hour, 1.0)
+        rate = spendable(window_left, k.spend_z, k.burstiness) / max(per_hour, 1.0)
         into_hour = min(max(stats.hour_elapsed_s / 3600.0, 0.0), 1.0)
         answers_left = max(per_hour * (1.0 - into_hour), 0.0)
-        count = hour_sure_count(limit, stats.hour_live_answers, answers_left, self.spend_z)
-        if hold_hour and count >= self.hour_min_count:
+        count = hour_sure_count(limit, stats.hour_live_answers, answers_left, k.spend_z)
+        if hold_hour and count >= k.hour_min_count:
             hour_left = count - stats.hour_abandoned - expected_now
-            unseen = amd_false_positives(stats.hour_live_answers + answers_left, self.false_machine_rate)
-            rate = min(rate, spendable(hour_left, self.spend_z, self.burstiness, unseen)
+            unseen = amd_false_positives(stats.hour_live_answers + answers_left, k.false_machine_rate)
+            rate = min(rate, spendable(hour_left, k.spend_z, k.burstiness, unseen)
                        / max(answers_left, 0.05 * per_hour, 1.0))
-        return min(rate, self.max_pace * limit)
+        return min(rate, k.max_pace * limit)
 
     def _expected_abandons(self, s: PacingState, d: _Distributions, cap: int, p: float,
                            ringing: np.ndarray) -> np.ndarray:
         """Expected abandons of the calls already out plus k = 0..cap new ones (index k), for a
         live share ``p`` (``ringing``: ``s.ringing_s`` as an array)."""
-        horizons = d.answer_quantiles(self.horizons_q)
+        horizons = d.answer_quantiles(self.params.horizons_q)
         # An agent freed a little after the answer still helps; half the patience, because the
         # people counted by a horizon were answered before it, not all at it.
         reach = horizons + 0.5 * s.agent_patience_s
@@ -414,7 +444,7 @@ class PredictivePolicy:
         free_mu, free_var = np.full(reach.size, float(s.agents.idle)), np.zeros(reach.size)
         # A talking agent can be free by a horizon only if a wrap-up fits before it (with long
         # wrap-ups, none does: skip the agents x horizons work, which would add exact zeros).
-        if s.agents.talking_s and d.talk.size >= self.min_talks and reach.max() > wrap:
+        if s.agents.talking_s and d.talk.size >= self.params.min_talks and reach.max() > wrap:
             # (Before enough conversations have ended, the ones that did are the short ones:
             # trusting them would expect agents back too soon. Count only idle agents then.)
             mu, var = d.talks_done_by(np.asarray(s.agents.talking_s, float), reach - wrap)
@@ -447,16 +477,14 @@ class SpendingMeter:
     expected one, with a slowly fading memory, from a prior worth a few abandons.
     """
 
-    prior: float = 2.5                  # real abandons per expected one, before any is seen
-    prior_weight: float = 1.0           # expected abandons' worth of that prior
-    memory_s: float = 14400.0           # how long the calibration remembers
-    rate_memory_s: float = 180.0        # how long the spending rate remembers
-    _new: float = 0.0
-    _expected: float = 0.0
-    _real: float = 0.0
-    _recent_expected: float = 0.0
-    _recent_live: float = 0.0
-    _seen: tuple[float, int, int] | None = None     # (time, live answers, abandoned) at the last update
+    params: MeterParams = MeterParams()
+    _new: float = field(default=0.0, init=False)
+    _expected: float = field(default=0.0, init=False)
+    _real: float = field(default=0.0, init=False)
+    _recent_expected: float = field(default=0.0, init=False)
+    _recent_live: float = field(default=0.0, init=False)
+    # (time, live answers, abandoned) at the last update
+    _seen: tuple[float, int, int] | None = field(default=None, init=False)
 
     def launched(self, expected_abandons: float) -> None:
         """Calls went out that are expected to cause this many abandons (the model's figure)."""
@@ -468,7 +496,7 @@ class SpendingMeter:
             self._seen = (now, live_answers, abandoned)
         then, live_then, abandoned_then = self._seen
         dt = max(0.0, now - then)
-        fade, decay = math.exp(-dt / self.memory_s), math.exp(-dt / self.rate_memory_s)
+        fade, decay = math.exp(-dt / self.params.memory_s), math.exp(-dt / self.params.rate_memory_s)
         self._expected = self._expected * fade + self._new
         self._real = self._real * fade + max(0, abandoned - abandoned_then)
         self._recent_expected = self._recent_expected * decay + self._new
@@ -478,7 +506,8 @@ class SpendingMeter:
 
     @property
     def calibration(self) -> float:
-        return (self._real + self.prior * self.prior_weight) / (self._expected + self.prior_weight)
+        p = self.params
+        return (self._real + p.prior * p.prior_weight) / (self._expected + p.prior_weight)
 
     @property
     def spending(self) -> float | None:

@@ -40,7 +40,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from dialer.core.errors import CallpactError
 from dialer.core.virtual_time import run_virtual
 from dialer.pacing.baselines import AdaptiveTapered
 from dialer.pacing.policy import FixedRatio, PacingPolicy, Progressive
-from dialer.pacing.predictive import PredictivePolicy
+from dialer.pacing.predictive import PredictiveParams, PredictivePolicy
 from dialer.pacing.settings import HOURLY_CAP_MIN_AGENTS
 from dialer.simulation.memory_store import AttemptRecord, SimulationStore
 from dialer.simulation.scenario import Scenario
@@ -197,7 +197,7 @@ def _make_policy(name: str, cfg: CampaignConfig, scenario: Scenario, start_loop:
         return callpact_policy(cfg)
     if name.startswith("callpact@"):        # θ pinned (tools/pacing_frontier.py; not a --policy)
         theta = float(name.removeprefix("callpact@"))
-        return replace(PredictivePolicy.for_campaign(cfg.pacing), pinned_theta=theta, name=name)
+        return PredictivePolicy(PredictiveParams(pinned_theta=theta).with_campaign(cfg.pacing), name=name)
     if name == "progressive":
         return Progressive()
     if name == "adaptive_tapered":

@@ -41,7 +41,7 @@ def test_the_estimate_leaves_pacing_only_what_the_law_has_left() -> None:
     # Without AMD errors nothing changes, to the last bit.
     plain = parse_campaign("name: x\n", "c.yaml").pacing
     assert plain.amd_false_machine_rate == 0.0 and plain.pacing_abandon_rate == plain.max_abandon_rate
-    assert PredictivePolicy.for_campaign(cfg.pacing).max_abandon_rate == budget
+    assert PredictivePolicy.for_campaign(cfg.pacing).params.max_abandon_rate == budget
 
 
 def test_an_estimate_that_alone_spends_the_limit_is_refused_by_name() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import random
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +17,8 @@ import pytest
 from dialer.core.telephony import AgentSnapshot
 from dialer.pacing.policy import Observations, PacingState, PacingStats
 from dialer.pacing.predictive import (
+    MeterParams,
+    PredictiveParams,
     PredictivePolicy,
     SpendingMeter,
     first_step_over,
@@ -24,6 +29,7 @@ from dialer.pacing.predictive import (
     spendable,
     wilson_upper,
 )
+from dialer.pacing.settings import PacingConfig
 from dialer.pacing.sums import expected_shortfall, share_below
 
 
@@ -209,7 +215,7 @@ def test_agents_about_to_finish_are_dialled_for_before_they_are_free() -> None:
 
 
 def test_it_never_exceeds_the_maximum_dial_level() -> None:
-    policy = PredictivePolicy(max_level=2.0)
+    policy = PredictivePolicy(PredictiveParams(max_level=2.0))
     s = state(logged_in=10, idle=10, obs=observations(0.02, n=2000))   # few answer: wants many
     assert policy.calls_to_launch(s) == 20
     s = state(logged_in=10, idle=5, talking=(5.0,) * 5, ringing=(1.0,) * 14, obs=observations(0.02, n=2000))
@@ -222,10 +228,11 @@ def test_weighing_the_first_few_calls_first_gives_the_answer_weighing_all_would(
     counts = []
     for obs, idle in ((observations(0.03, n=2000), 20), (observations(0.25), 4), (observations(0.6), 1)):
         s = state(idle=idle, talking=(30.0,) * (20 - idle), obs=obs)
-        quick = PredictivePolicy(max_level=10.0).calls_to_launch(s)
-        assert quick == PredictivePolicy(max_level=10.0, probe_calls=1000).calls_to_launch(s)
+        quick = PredictivePolicy(PredictiveParams(max_level=10.0)).calls_to_launch(s)
+        every = PredictivePolicy(PredictiveParams(max_level=10.0, probe_calls=1000))
+        assert quick == every.calls_to_launch(s)
         counts.append(quick)
-    assert counts[0] > PredictivePolicy.probe_calls > counts[-1]
+    assert counts[0] > PredictiveParams.probe_calls > counts[-1]
 
 
 def test_over_the_abandon_limit_it_dials_only_for_agents_nearly_sure_to_be_free() -> None:
@@ -304,8 +311,8 @@ def test_a_small_desk_answers_to_the_window_alone_and_a_big_one_holds_its_hours_
     assert not small.holds_hours(5, now=3600.0)  # ...then five agents are a small desk
     assert small.holds_hours(20, now=4000.0)    # twenty are not...
     assert small.holds_hours(12, now=9000.0)    # ...and stay held when some go to lunch
-    assert PredictivePolicy(hourly_cap="always").holds_hours(5, now=1e6)
-    assert not PredictivePolicy(hourly_cap="never").holds_hours(100, now=0.0)
+    assert PredictivePolicy(PredictiveParams(hourly_cap="always")).holds_hours(5, now=1e6)
+    assert not PredictivePolicy(PredictiveParams(hourly_cap="never")).holds_hours(100, now=0.0)
 
 
 def test_the_meter_learns_how_far_the_model_undercounts_the_abandons() -> None:
@@ -329,7 +336,7 @@ def test_the_meter_learns_how_far_the_model_undercounts_the_abandons() -> None:
 def _steered(spending: float, minutes: int = 30) -> tuple[float, float, PredictivePolicy]:
     """Run the policy's θ loop with the model's expected abandons at ``spending`` per answer
     (the meter calibrated to 1); return the first θ, the last, and the policy."""
-    policy = PredictivePolicy(meter=SpendingMeter(prior=1.0, prior_weight=1e6))
+    policy = PredictivePolicy(PredictiveParams(meter=MeterParams(prior=1.0, prior_weight=1e6)))
     obs = observations(0.25)
     first = policy.theta
     for second in range(0, 60 * minutes, 5):
@@ -357,6 +364,19 @@ def test_a_spent_hour_cuts_theta_at_once() -> None:
     obs = observations(0.25)
     spent = policy._steer(state(stats=stats, obs=obs, now=10_000.0 + 1205), obs, 0.0)
     assert spent < 0.14 * theta
+
+
+def test_a_supervisors_new_limits_keep_what_the_policy_has_learned() -> None:
+    # Twenty minutes of spending far below the budgets have raised θ; lowering the dial level
+    # mid-day must not send the policy back to its first guess, nor forget the meter.
+    first, _, policy = _steered(0.002, minutes=20)
+    changed = policy.reconfigured(PacingConfig(max_dial_level=2.0, hourly_cap="never"))
+    assert changed.params.max_level == 2.0 and changed.params.hourly_cap == "never"
+    assert changed.params.theta_time_s == policy.params.theta_time_s      # the model's own knobs stay
+    assert changed.theta == policy.theta > 2 * first
+    assert changed.meter is policy.meter
+    s = state(logged_in=10, idle=10, obs=observations(0.02, n=2000))     # few answer: wants many
+    assert changed.calls_to_launch(s) == 20                               # 2 x 10 agents
 
 
 def test_agents_in_a_long_wrap_up_are_not_counted_as_free_at_once() -> None:
@@ -447,3 +467,31 @@ def test_calls_go_out_while_each_one_adds_no_more_than_theta() -> None:
 
 def test_no_agents_no_calls() -> None:
     assert PredictivePolicy().calls_to_launch(state(logged_in=0, obs=observations(0.25))) == 0
+
+
+
+def test_the_knob_table_in_the_docs_names_every_knob_with_its_default() -> None:
+    # docs/pacing.md is where a reader learns what each knob does and why it has its default; a
+    # knob added, renamed or re-tuned in the code without it would leave the table lying.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "pacing.md").read_text()
+    section = doc[doc.index("## The knobs"):doc.index("## Tuning it")]
+    knobs = {f"{prefix}{f.name}": f.default
+             for prefix, params in (("", PredictiveParams), ("meter.", MeterParams))
+             for f in dataclasses.fields(params) if f.name != "meter"}
+    tabled: list[str] = []
+    for first, default in re.findall(r"^\| (`[^|]*)\| ([^|]*)\|", section, re.M):
+        names = re.findall(r"`([a-z_.]+)`", first)
+        written = [_cell(v) for v in re.findall(r"\d+(?:\.\d+)?|none|`\w+`", default.split("(")[0])]
+        in_code = [v for name in names for v in _flat(knobs.get(name, "(not a knob)"))]
+        assert written == in_code, f"{names}: the table says {default.strip()!r}, the code {in_code}"
+        tabled += names
+    assert sorted(tabled) == sorted(knobs)
+
+
+def _cell(text: str) -> object:
+    """A default as the table writes it: a number, ``none`` or a word in backticks."""
+    return None if text == "none" else text.strip("`") if text.startswith("`") else float(text)
+
+
+def _flat(default: object) -> list[object]:
+    return [v for item in default for v in _flat(item)] if isinstance(default, tuple) else [default]
