@@ -11,6 +11,7 @@ away, only tightened.
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import yaml
 from dialer.callbacks import CallbackConfig, read_callbacks
 from dialer.core.errors import ConfigError
 from dialer.core.records import Outcome
-from dialer.core.yamlconf import LineDict, Section, load_yaml, load_yaml_text
+from dialer.core.yamlconf import LineDict, Section, is_finite, load_yaml, load_yaml_text, safe_load
 from dialer.pacing.settings import (
     DEFAULT_ABANDON_MESSAGE,
     HOURLY_CAP_MIN_AGENTS,
@@ -201,6 +202,8 @@ def _read_ivr_params(top: Section, ivr_flow: str) -> dict[str, Any]:
         if isinstance(default, bool) != isinstance(value, bool) or isinstance(value, Mapping | list) \
                 or value is None:
             raise sec.error(key, f"must be like the flow's default {default!r}, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise sec.error(key, f"must be a finite number, not {value!r}")
         out[key] = value
     return out
 
@@ -307,8 +310,10 @@ def _read_share(sec: Section, key: str, default: float) -> float:
             rate = float(raw.strip()[:-1]) / 100
         except ValueError:
             rate = None
-    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+    elif isinstance(raw, int | float) and not isinstance(raw, bool) and is_finite(raw):
         rate = float(raw)
+    if rate is not None and not math.isfinite(rate):    # "nan%": nan passes every bound
+        rate = None
     if rate is None:
         raise sec.error(key, f"must be a fraction like 0.03 or a percentage like 3%, not {raw!r}")
     return rate
@@ -376,7 +381,7 @@ def set_campaign_key(text: str, source: str, dotted_key: str, value_text: str) -
     if parts[0] == "name":
         raise ConfigError("name: a campaign cannot be renamed; create a new campaign instead", where=source)
     try:
-        value = yaml.safe_load(value_text)
+        value = safe_load(value_text)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{dotted_key}: {value_text!r} is not a valid value: {problem}",

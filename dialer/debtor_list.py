@@ -58,8 +58,30 @@ _PHONE_COLUMN = re.compile(r"phones?|phone_?\d+|mobile(?:_?\d+)?")
 _RESERVED = frozenset({"_line", "_column", "_reason", "_raw"})
 _PHONE_SPLIT = re.compile(r"[;|,]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# Limits on one JSON Lines row: a debtor is a flat object with perhaps a list of phones, so these
+# are far above any real row and far below a row that ties up memory or the stack.
+MAX_ROW_CHARS = 1_000_000
+MAX_ROW_DEPTH = 32
+MAX_NUMBER_CHARS = 100        # Python itself refuses 4,300 digits, with a bare ValueError
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _json_number(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise _RowTooLarge(f"a number of {len(text):,} characters is too long "
+                               f"(at most {MAX_NUMBER_CHARS})")
+        return convert(text)
+    return parse
+
+
+class _RowTooLarge(ValueError):
+    """A row over one of the limits; its message is the Rejected reason."""
+
+
 # Floats as Decimal: a JSON 45.20 is read as exactly 45.20, never as a binary fraction.
-_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=str)
+_JSON = json.JSONDecoder(parse_float=_json_number(Decimal), parse_int=_json_number(int), parse_constant=str)
 
 _LANGUAGE_NAMES = {"nl": "nl", "en": "en", "dutch": "nl", "nederlands": "nl", "english": "en", "engels": "en"}
 
@@ -191,6 +213,8 @@ def parse_amount(text: str) -> tuple[Decimal, str | None]:
             )
         raise ValueError(f"{text!r} is not an amount")
     whole, frac = plain["int"] or "0", plain["frac"] or ""
+    if len(whole.lstrip("0")) > 15:     # no debt is that large; a 5,000-digit amount is a broken file
+        raise ValueError(f"{text[:20]!r}... has more than 15 digits before the decimal point")
     if len(frac) == 3 and whole.strip("0"):
         sep = number[len(plain["int"])]
         raise ValueError(
@@ -581,9 +605,9 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                     yield Rejected(line_no, None, self._encoding_problem(text), text)
                     continue
                 try:
-                    obj = _JSON.decode(text)
-                except json.JSONDecodeError as exc:
-                    yield Rejected(line_no, None, f"not valid JSON: {exc.msg} at column {exc.colno}", text)
+                    obj = decode_row(text)
+                except ValueError as exc:
+                    yield Rejected(line_no, None, str(exc), text)
                     continue
                 if not isinstance(obj, dict):
                     yield Rejected(
@@ -593,6 +617,29 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                 yield self.checker.json_row(line_no, obj, mapping)
         finally:
             self._text.close()
+
+
+def decode_row(text: str) -> Any:
+    """One JSON Lines row, refused (ValueError with the reason) when it is not JSON or is over the
+    size, depth or number-length limits: the C decoder recurses per level and would end in a
+    RecursionError, and a 5,000-digit number in a bare ValueError, failing the whole import."""
+    if len(text) > MAX_ROW_CHARS:
+        raise ValueError(f"the line is {len(text):,} characters long; at most {MAX_ROW_CHARS:,}")
+    if text.count("[") + text.count("{") > MAX_ROW_DEPTH and _json_depth(text) > MAX_ROW_DEPTH:
+        raise ValueError(f"nested more than {MAX_ROW_DEPTH} levels deep")
+    try:
+        return _JSON.decode(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings; only for the rare row with many brackets."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def check_row(row: dict[str, Any], options: ImportOptions | None = None) -> Accepted | Rejected:

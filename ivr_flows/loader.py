@@ -26,6 +26,7 @@ its transcript.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import wave
 from collections.abc import Mapping
@@ -209,6 +210,8 @@ def _build(data: Any, source: str, base_dir: Path) -> Flow:
         value = params_sec.raw(key)
         if isinstance(value, Mapping | list) or value is None:
             raise params_sec.error(key, "a parameter is a number, a text or true/false")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise params_sec.error(key, f"must be a finite number, not {value!r}")
         params[key] = param_value(key, value)
     nodes_sec = top.section("nodes", required=True)
     top.finish(("flow", "languages", "start", "machine", "params", "nodes"))
@@ -431,6 +434,8 @@ def _set(r: _Reader, sec: Section, node_id: str, line: int | None) -> SetValues:
             raise values_sec.error(key, f"{value!r} names no fact this flow knows")
         if isinstance(value, Mapping | list):
             raise values_sec.error(key, "a value is a number, a text, true/false or $fact")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise values_sec.error(key, f"must be a finite number, not {value!r}")
         values[key] = value
     if outcome is None and not values:
         raise sec.error("values", "a set node sets an outcome, values, or both")

@@ -12,6 +12,7 @@ to a default the supervisor never chose).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -36,7 +37,105 @@ class LineDict(dict):
         self.key_lines = {}
 
 
-class _LineLoader(yaml.SafeLoader):
+# Limits on one document. Configuration files are a few kilobytes (the largest shipped flow
+# is ~11 KB and ~2,000 nodes); these are far above that and far below what hurts.
+MAX_YAML_CHARS = 1_000_000
+MAX_YAML_NODES = 100_000      # counting every alias as the full copy it stands for
+MAX_YAML_DEPTH = 100          # nesting, likewise counted through aliases
+MAX_NUMBER_CHARS = 100
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses alias bombs and deep nesting while composing.
+
+    Aliases are cheap in the node graph but every later walk (``safe_dump`` of a
+    live edit, copying ``ivr_params``, validation) expands them: nine levels of ten
+    aliases are a billion nodes from a 300-byte file. Each node's expanded size and
+    depth are therefore totalled as it is composed, and composing stops at the first
+    one over the limit, before anything is expanded. Nesting is also counted on the
+    way down, because PyYAML composes recursively and 50,000 ``[`` would otherwise end
+    in a RecursionError before any node is finished.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._nesting = 0
+        self._expanded: dict[int, tuple[int, int]] = {}   # id(node) -> (nodes, depth)
+
+    def compose_document(self) -> yaml.Node:
+        try:
+            return super().compose_document()
+        finally:
+            self._expanded = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._expanded:   # its anchor is still being composed
+                raise _limit("an alias (*name) refers to the collection that contains it", mark)
+            return node                          # the parent counts it again, in full
+        if self._nesting >= MAX_YAML_DEPTH:
+            raise _limit(f"nested more than {MAX_YAML_DEPTH} levels deep", mark)
+        self._nesting += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._nesting -= 1
+        if isinstance(node, yaml.ScalarNode):
+            self._expanded[id(node)] = (1, 1)
+            return node
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) \
+            else node.value
+        sizes = [self._expanded[id(child)] for child in children]
+        count = 1 + sum(size[0] for size in sizes)
+        depth = 1 + max((size[1] for size in sizes), default=0)
+        if count > MAX_YAML_NODES:
+            raise _limit(f"more than {MAX_YAML_NODES:,} values once aliases (*name) are expanded", mark)
+        if depth > MAX_YAML_DEPTH:
+            raise _limit(f"nested more than {MAX_YAML_DEPTH} levels deep once aliases (*name) are "
+                         f"expanded", mark)
+        self._expanded[id(node)] = (count, depth)
+        return node
+
+
+class YamlLimitError(yaml.composer.ComposerError):
+    """A document over one of the limits: well-formed YAML, but not one we will expand."""
+
+
+def _construct_int(loader: _GuardedLoader, node: yaml.ScalarNode) -> int:
+    """Python refuses to convert more than 4,300 digits with a bare ValueError; refuse far sooner,
+    with the line: no setting needs a number that long."""
+    if len(node.value) > MAX_NUMBER_CHARS:
+        raise _limit(f"a number of {len(node.value):,} characters is too long "
+                     f"(at most {MAX_NUMBER_CHARS})", node.start_mark)
+    return loader.construct_yaml_int(node)
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
+
+
+def _limit(problem: str, mark: yaml.Mark) -> YamlLimitError:
+    return YamlLimitError(None, None, problem, mark)
+
+
+def _too_large(text: str) -> str | None:
+    """Checked before parsing: the scanner alone would spend seconds on a huge file."""
+    if len(text) > MAX_YAML_CHARS:
+        return f"too large: {len(text):,} characters, at most {MAX_YAML_CHARS:,}"
+    return None
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with the same limits as configuration files, for values typed on the
+    command line; raises yaml.YAMLError (the caller words the error)."""
+    problem = _too_large(text)
+    if problem:
+        raise YamlLimitError(None, None, problem, None)
+    return yaml.load(text, Loader=_GuardedLoader)
+
+
+class _LineLoader(_GuardedLoader):
     pass
 
 
@@ -64,10 +163,18 @@ _LineLoader.add_constructor(
 
 
 def load_yaml_text(text: str, source: str) -> Any:
+    """The one way configuration YAML is read: line-aware, size-, alias- and depth-limited."""
+    problem = _too_large(text)
+    if problem:
+        raise ConfigError(problem, where=source)
     try:
         return yaml.load(text, Loader=_LineLoader)
     except ConfigError as exc:
         raise ConfigError(exc.message, where=source) from None
+    except YamlLimitError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError(f"refused: {exc.problem}", where=f"{source}, line {line}" if line else source) \
+            from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark else source
@@ -97,13 +204,21 @@ def parse_duration(value: Any) -> float | None:
     """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"4h"``, ``"3d"``; None if not a duration."""
     if isinstance(value, bool):
         return None
+    # .nan compares false with every bound, so it would pass any range check; .inf is no duration
     if isinstance(value, int | float):
-        return float(value)
+        return float(value) if is_finite(value) else None
     if isinstance(value, str):
         match = _DURATION_RE.match(value)
         if match:
-            return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            return seconds if math.isfinite(seconds) else None
     return None
+
+
+def is_finite(value: float) -> bool:
+    """True for a number that can be compared with a limit: not nan, not ±inf, and (an int from
+    YAML) not too large for a float."""
+    return abs(value) < 1e300 if isinstance(value, int) else math.isfinite(value)
 
 
 class Section:
@@ -197,6 +312,9 @@ class Section:
         kind = "a whole number" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"must be {kind}, not {_describe(value)}")
+        if not is_finite(value):
+            # .nan compares false with every bound and would slip through any range check
+            raise self.error(key, f"must be {kind}, not {_describe(value)}")
         if integer and not float(value).is_integer():
             raise self.error(key, f"must be {kind}, not {value}")
         _check_range(self, key, value, minimum, maximum)
@@ -212,6 +330,8 @@ class Section:
             amount = Decimal(str(value))
         except InvalidOperation:
             raise self.error(key, f"must be an amount like 250.00, not {value!r}") from None
+        if not amount.is_finite():
+            raise self.error(key, f"must be an amount like 250.00, not {value!r}")
         if minimum is not None and amount < minimum:
             raise self.error(key, f"must be at least {minimum}, not {amount}")
         return amount

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,59 @@ def test_set_campaign_key_refuses_renaming() -> None:
     with pytest.raises(ConfigError) as info:
         set_campaign_key("name: nov\n", "c.yaml", "name", "dec")
     assert str(info.value).startswith("c.yaml: name:")
+
+
+@pytest.mark.parametrize(("body", "key"), [
+    ("retry:\n  abandoned: .nan\n", "retry.abandoned"),
+    ("pacing:\n  max_abandon_rate: .nan\n", "pacing.max_abandon_rate"),
+    ("pacing:\n  max_abandon_rate: nan%\n", "pacing.max_abandon_rate"),
+    ("pacing:\n  amd_false_machine_rate: .nan\n", "pacing.amd_false_machine_rate"),
+    ("pacing:\n  calls_per_second: .nan\n", "pacing.calls_per_second"),
+    ("pacing:\n  dial_level: {min: 1, max: .nan}\n", "pacing.dial_level.max"),
+    ("dial_mode: ratio\npacing:\n  ratio: .nan\n", "pacing.ratio"),
+    ("attempts:\n  min_gap: .nan\n", "attempts.min_gap"),
+    ("ivr_flow: payment_reminder\nivr_params:\n  max_promise_days: .nan\n", "ivr_params.max_promise_days"),
+])
+def test_a_number_that_is_not_finite_never_passes_a_limit(body: str, key: str) -> None:
+    err = refused("name: x\n" + body)
+    assert str(err).startswith("c.yaml, line ") and f"{key}: " in str(err)
+
+
+def test_a_campaign_with_a_billion_laughs_in_ivr_params_is_refused_before_it_is_expanded(
+        tmp_path: Path) -> None:
+    # 10**8 values once expanded: unguarded, printing them in the error alone needs gigabytes. The
+    # child runs under a 1 GiB address-space and 20 s CPU limit, so a regression fails, not swaps.
+    bomb = ["name: nov", "ivr_flow: payment_reminder", "ivr_params:",
+            "  company: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    bomb += [f"  x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 8)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(bomb) + "\n", encoding="utf-8")
+    child = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "resource.setrlimit(resource.RLIMIT_CPU, (20, 20))\n"
+        "from dialer.campaign import load_campaign\n"
+        "from dialer.core.errors import ConfigError\n"
+        "try:\n"
+        "    load_campaign(sys.argv[1])\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True,
+                          cwd=root, timeout=120, check=False)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    assert done.stdout == (f"{path}, line 8: refused: more than 100,000 values once aliases (*name) "
+                           f"are expanded\n")
+
+
+def test_set_campaign_key_refuses_a_non_finite_number_and_an_alias_bomb() -> None:
+    text = "name: nov\nretry:\n  abandoned: 96h\n"
+    with pytest.raises(ConfigError) as info:
+        set_campaign_key(text, "c.yaml", "retry.abandoned", ".nan")
+    assert "retry.abandoned: must be a duration" in str(info.value)
+    bomb = "{" + ", ".join(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}" if i else "ha"] * 10) + "]"
+                           for i in range(9)) + "}"
+    with pytest.raises(ConfigError) as info:
+        set_campaign_key(text, "c.yaml", "ivr_params", bomb)
+    assert "ivr_params: " in str(info.value) and "more than 100,000 values" in str(info.value)

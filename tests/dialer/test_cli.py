@@ -297,6 +297,11 @@ def test_a_small_desk_may_choose_which_abandon_bar_its_hours_answer_to(cli: Cli)
     ("pacing.ratoi", "2", "pacing.ratoi: unknown key"),
     ("name", "dec", "cannot be renamed"),
     ("pacing.ratio", "[/x]", "pacing.ratio"),
+    # .nan compares false with every bound: unrefused, an abandoned debtor was due again within the hour
+    ("retry.abandoned", ".nan", "retry.abandoned: must be a duration"),
+    ("pacing.calls_per_second", ".nan", "pacing.calls_per_second: must be a number"),
+    ("pacing.ring_timeout", ".nan", "pacing.ring_timeout: must be a duration"),
+    ("pacing.max_abandon_rate", ".inf", "pacing.max_abandon_rate: must be a fraction"),
 ])
 def test_campaign_set_refuses_a_bad_value_and_keeps_the_stored_campaign(
         cli: Cli, key: str, value: str, expected: str) -> None:

@@ -127,6 +127,35 @@ def test_json_lines_keep_amounts_exact_and_report_bad_lines() -> None:
     assert "must be a JSON object" in not_object.reason
 
 
+def test_json_lines_rows_too_deep_or_with_endless_numbers_are_rejected_and_the_rest_imported(
+        tmp_path: Path) -> None:
+    # Unguarded, the deep row ended the whole import in a RecursionError and the long number in
+    # Python's bare "Exceeds the limit (4300 digits)" ValueError.
+    def row(n: int, amount: str, **extra: str) -> str:
+        fields = "".join(f', "{key}": {value}' for key, value in extra.items())
+        return f'{{"id": "R{n}", "name": "A B", "phone": "06 1234567{n}", "amount": {amount}{fields}}}'
+
+    lines = [
+        row(1, '"45.20"'),
+        row(2, "[" * 100_000 + "]" * 100_000),
+        row(3, "7" * 5000),
+        row(4, "7" * 5000 + ".00"),
+        row(5, '"' + "7" * 5000 + '"'),
+        row(6, "12", notes="[" * 100_000 + "]" * 100_000),
+        row(7, '"9.99"', notes='"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["'),  # brackets in text are text
+    ]
+    items = read(write(tmp_path, "\n".join(lines) + "\n", "big.jsonl"))
+    assert [(type(i).__name__, i.line) for i in items] == [
+        ("Accepted", 1), ("Rejected", 2), ("Rejected", 3), ("Rejected", 4), ("Rejected", 5), ("Rejected", 6),
+        ("Accepted", 7)]
+    reasons = [item.reason for item in rejected(items)]
+    assert reasons[0] == reasons[4] == "nested more than 32 levels deep"
+    assert reasons[1] == "a number of 5,000 characters is too long (at most 100)"
+    assert reasons[2] == "a number of 5,003 characters is too long (at most 100)"
+    assert "has more than 15 digits before the decimal point" in reasons[3]
+    assert [str(a.debtor.amount_due) for a in accepted(items)] == ["45.20", "9.99"]
+
+
 def test_unknown_extension_is_sniffed(tmp_path: Path) -> None:
     line = '{"id": "X", "name": "A B", "phone": "0612345678", "amount": "1"}\n'
     jsonl = write(tmp_path, line, "export.dat")

@@ -207,3 +207,16 @@ def test_a_missing_or_broken_recording_is_refused(tmp_path: Path) -> None:
     (tmp_path / "welkom.wav").write_bytes(b"RIFF not really")
     with pytest.raises(ConfigError, match="not a readable WAV file"):
         load_flow(tmp_path / "f.yaml")
+
+
+def test_a_deeply_nested_or_alias_bomb_flow_is_refused_with_a_line_not_a_recursion_error() -> None:
+    deep = GOOD.replace("params: {max_days: 10}", "params: {max_days: " + "[" * 50_000 + "]" * 50_000 + "}")
+    assert refused(deep) == "tiny.yaml, line 5: refused: nested more than 100 levels deep"
+    laughs = "".join(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}" if i else "ha"] * 10) + "]\n"
+                     for i in range(9))
+    bomb = GOOD.replace("params: {max_days: 10}\n", "params:\n  max_days: 10\n" + laughs)
+    assert "refused: more than 100,000 values once aliases (*name) are expanded" in refused(bomb)
+
+
+def test_a_non_finite_parameter_is_refused() -> None:
+    assert "params.max_days: must be a finite number, not nan" in refused(GOOD.replace("10}", ".nan}"))

@@ -217,3 +217,14 @@ def test_missing_required_keys_and_a_document_that_is_not_a_mapping() -> None:
 def test_load_scenario_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("duration_s", ".nan"), ("answer_prob", ".nan"), ("ring_s", ".nan"), ("cps", ".nan"),
+])
+def test_a_number_that_is_not_finite_is_refused(key: str, value: str) -> None:
+    # Unrefused, duration_s: .nan made `callpact simulate` run forever; the others gave tracebacks.
+    text = "".join(f"{k}: {value}\n" if k == key else line + "\n"
+                   for line in (MINIMAL + "cps: 20\n").splitlines() for k in [line.split(":")[0]])
+    message = error_of(text)
+    assert message.startswith("s.yaml, line ") and f"{key}" in message
