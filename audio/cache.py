@@ -7,7 +7,9 @@ stale audio. Files are written to a temporary name and renamed into place, so a 
 or a concurrent writer (two workers, two dialer processes sharing the directory) never
 leaves half a prompt for a caller to hear. ``max_bytes`` bounds the directory; the
 least recently used entries go first (a hit refreshes the file's modification time);
-:meth:`RenderCache.prune` removes entries unused for ``max_age_s``.
+:meth:`RenderCache.prune` removes entries unused for ``max_age_s``, and a :class:`CachePruner`
+(which :class:`audio.prompts.PromptRenderer` starts) runs it when the renderer starts and every hour
+after, so that a long-running dialer keeps no render longer than about ``max_age_s`` plus an hour.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -25,6 +28,12 @@ from pathlib import Path
 from audio.tts import TTSError
 
 _SUFFIX = ".audio"
+
+#: How often a :class:`CachePruner` looks for stale renders: an hour beyond the maximum age is a small
+#: share of any sensible retention period, and walking the directory more often buys nothing.
+PRUNE_INTERVAL_S = 3600.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -175,3 +184,41 @@ class RenderCache:
         with self._lock:
             return CacheStats(entries=len(entries), bytes=sum(size for _, size, _ in entries),
                               hits=self.hits, misses=self.misses, evictions=self.evictions)
+
+
+class CachePruner:
+    """Prunes ``cache`` at once and then every ``interval_s``, in a daemon thread, until :meth:`stop`.
+
+    A thread of its own, not a synthesis worker nor an asyncio task: pruning walks the whole
+    directory, which on a large cache must not hold up a prompt a caller is waiting for, and a
+    renderer is also built where no event loop runs yet (``callpact call``'s SIP backend).
+    A failed pass is logged and the next one tried: a pruner that died quietly would keep
+    personal data indefinitely.
+    """
+
+    def __init__(self, cache: RenderCache, interval_s: float = PRUNE_INTERVAL_S) -> None:
+        self.cache = cache
+        self.interval_s = interval_s
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tts-cache-prune", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                removed = self.cache.prune()
+            except Exception:
+                log.exception("TTS cache %s: pruning failed; trying again in %.0f s",
+                              self.cache.directory, self.interval_s)
+            else:
+                if removed:
+                    log.info("TTS cache %s: removed %d renders unused for %.0f s",
+                             self.cache.directory, removed, self.cache.max_age_s or 0)
+            if self._stopped.wait(self.interval_s):
+                return
+
+    def stop(self) -> None:
+        """No more passes; waits for one in progress to finish."""
+        self._stopped.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()

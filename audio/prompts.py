@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from audio.cache import CacheStats, RenderCache, RenderKey
+from audio.cache import PRUNE_INTERVAL_S, CachePruner, CacheStats, RenderCache, RenderKey
 from audio.convert import TELEPHONE_RATE, encode, to_telephone
 from audio.normalise import normalise
 from audio.tts import Engine, TTSError
@@ -75,14 +75,21 @@ class PromptRenderer:
     """Renders prompts with the voices of one configuration (and optionally one flow)."""
 
     def __init__(self, config: TTSConfig, *, cache: RenderCache | None = None, flow: str | None = None,
-                 _shared: _Shared | None = None) -> None:
+                 prune_interval_s: float = PRUNE_INTERVAL_S, _shared: _Shared | None = None) -> None:
+        """With a maximum age (``cache_max_age``, a week by default), stale renders are pruned now and
+        every ``prune_interval_s`` until :meth:`close`: a dialer runs for weeks and the renders hold
+        debtors' names and amounts, so retention must not depend on someone remembering to prune."""
         self.config = config
         self.flow = flow
-        self._shared = _shared or _Shared(
-            cache or RenderCache(config.cache_dir, max_bytes=config.cache_max_bytes,
-                                 max_age_s=config.cache_max_age_s),
-            concurrent.futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="tts"),
-        )
+        if _shared is None:
+            cache = cache or RenderCache(config.cache_dir, max_bytes=config.cache_max_bytes,
+                                         max_age_s=config.cache_max_age_s)
+            _shared = _Shared(
+                cache,
+                concurrent.futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="tts"),
+                CachePruner(cache, prune_interval_s) if cache.max_age_s is not None else None,
+            )
+        self._shared = _shared
 
     # -- set-up ---------------------------------------------------------------------------------
     def for_flow(self, flow: str) -> PromptRenderer:
@@ -110,11 +117,14 @@ class PromptRenderer:
         return self._shared.cache.stats()
 
     async def prune(self) -> int:
-        """Drop cache entries older than ``cache_max_age`` (call it when a campaign starts)."""
+        """Drop cache entries older than ``cache_max_age`` now, besides the scheduled pruning."""
         return await asyncio.get_running_loop().run_in_executor(self._shared.executor, self.cache.prune)
 
     def close(self) -> None:
-        """Wait for syntheses in progress, then stop the workers and any engine process (piper)."""
+        """Stop the pruning, wait for syntheses in progress, then stop the workers and any engine
+        process (piper)."""
+        if self._shared.pruner is not None:
+            self._shared.pruner.stop()
         self._shared.executor.shutdown(wait=True)
         for engine in self._shared.engines():
             engine.close()
@@ -243,9 +253,11 @@ class PromptRenderer:
 class _Shared:
     """What every flow's renderer of one configuration shares."""
 
-    def __init__(self, cache: RenderCache, executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    def __init__(self, cache: RenderCache, executor: concurrent.futures.ThreadPoolExecutor,
+                 pruner: CachePruner | None) -> None:
         self.cache = cache
         self.executor = executor
+        self.pruner = pruner
         self.stats = RenderStats()
         self.in_flight: dict[str, asyncio.Future[bytes]] = {}
         self._engines: dict[VoiceConfig, Engine] = {}

@@ -39,6 +39,13 @@ class VoiceConfig:
                            timeout_s=timeout_s, max_chars=max_chars)
 
 
+#: Renders unused this long are removed. Per-debtor prompts speak a name, an amount and a due date:
+#: personal data, which GDPR lets us keep only as long as needed. A debtor is retried over days, so a
+#: week keeps the renders a retry or call-back replays; after that one synthesis (under a second)
+#: makes a prompt again, a cost far below keeping a debtor's data on disk for months.
+DEFAULT_CACHE_MAX_AGE_S = 7 * 86400.0
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/callpact/tts`` (``~/.cache/callpact/tts``): renders can always be made again."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -57,7 +64,7 @@ class TTSConfig:
     flows: dict[str, dict[str, VoiceConfig]] = field(default_factory=dict)
     cache_dir: Path = field(default_factory=default_cache_dir)
     cache_max_bytes: int | None = 512 * 1024 * 1024
-    cache_max_age_s: float | None = None
+    cache_max_age_s: float | None = DEFAULT_CACHE_MAX_AGE_S   # None: never pruned (tests, tools)
     max_chars: int = DEFAULT_MAX_CHARS
     timeout_s: float = DEFAULT_TIMEOUT_S
     level_dbfs: float = DEFAULT_LEVEL_DBFS
@@ -135,7 +142,7 @@ def tts_config_from_section(section: Section, base_dir: Path) -> TTSConfig:
         flows=flows,
         cache_dir=cache_dir,
         cache_max_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else defaults.cache_max_bytes,
-        cache_max_age_s=section.duration("cache_max_age", None, minimum=60),
+        cache_max_age_s=section.duration("cache_max_age", defaults.cache_max_age_s, minimum=60),
         max_chars=section.number("max_chars", defaults.max_chars, minimum=1, maximum=100_000, integer=True),
         timeout_s=section.duration("timeout", defaults.timeout_s, minimum=0.1, maximum=600),
         level_dbfs=section.number("level_dbfs", defaults.level_dbfs, minimum=-40, maximum=-6),

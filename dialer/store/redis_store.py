@@ -7,7 +7,8 @@ Layout (``{c}`` is the campaign name)::
     cp:{c}:control                hash: state (running/paused/stopped), version (bumped on every change)
     cp:{c}:debtor:{id}            hash: data (Debtor JSON), state (DebtorState JSON), status, prio,
                                   owner, attempt
-    cp:{c}:phones                 hash: E.164 number -> comma-separated debtor ids (duplicates, callbacks)
+    cp:{c}:phone_owners           hash: E.164 number -> JSON list of debtor ids (duplicates, callbacks)
+    cp:{c}:phones                 legacy form of phone_owners (comma-separated ids), read and migrated
     cp:{c}:scheduled              zset: debtor id -> the instant it becomes due
     cp:{c}:ready                  zset: debtor id -> priority (lower first); due now, waiting for a line
     cp:{c}:claimed                zset: debtor id -> claim instant; owned by one dialer process
@@ -132,8 +133,27 @@ return out
 """
 
 _UPSERT_LUA = """
--- ARGV: prefix, then per debtor: id, data, prio, due, phones (comma-separated)
-local prefix, scheduled, phones, stats = ARGV[1], KEYS[1], KEYS[2], KEYS[3]
+-- KEYS: scheduled, phone_owners, stats, legacy phones
+-- ARGV: prefix, then per debtor: id, data, prio, due, phones (a JSON list)
+local prefix, scheduled, owners_key, stats, legacy = ARGV[1], KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+-- A number still in the legacy comma-separated hash moves to the JSON one the first time a debtor is
+-- stored on it. Where the legacy text holds ``id`` itself (commas and all), that is one owner, not
+-- several: re-importing a list therefore repairs what the old format split.
+local function legacy_owners(num, id)
+  local old = redis.call('HGET', legacy, num)
+  if not old then return {} end
+  redis.call('HDEL', legacy, num)
+  local text, out = ',' .. old .. ',', {}
+  local a, b = string.find(text, ',' .. id .. ',', 1, true)
+  if a then
+    out[1] = id
+    text = string.sub(text, 1, a) .. string.sub(text, b + 1)
+  end
+  for o in string.gmatch(text, '[^,]+') do out[#out + 1] = o end
+  return out
+end
+
 local created = 0
 local i = 2
 while i <= #ARGV do
@@ -146,15 +166,13 @@ while i <= #ARGV do
   else
     redis.call('HSET', key, 'data', data, 'prio', prio)
   end
-  for num in string.gmatch(nums, '[^,]+') do
-    local owners = redis.call('HGET', phones, num)
-    if not owners then
-      redis.call('HSET', phones, num, id)
-    else
-      local found = false
-      for o in string.gmatch(owners, '[^,]+') do if o == id then found = true end end
-      if not found then redis.call('HSET', phones, num, owners .. ',' .. id) end
-    end
+  for _, num in ipairs(cjson.decode(nums)) do
+    local stored = redis.call('HGET', owners_key, num)
+    local owners = stored and cjson.decode(stored) or legacy_owners(num, id)
+    local found = false
+    for _, o in ipairs(owners) do if o == id then found = true end end
+    if not found then owners[#owners + 1] = id end
+    if not stored or not found then redis.call('HSET', owners_key, num, cjson.encode(owners)) end
   end
   i = i + 5
 end
@@ -261,7 +279,8 @@ class Keys:
         self.config = base + "config"
         self.control = base + "control"
         self.debtor_prefix = base + "debtor:"
-        self.phones = base + "phones"
+        self.phone_owners = base + "phone_owners"
+        self.legacy_phones = base + "phones"
         self.scheduled = base + "scheduled"
         self.ready = base + "ready"
         self.claimed = base + "claimed"
@@ -422,15 +441,30 @@ class Store:
         k = Keys(campaign)
         args: list[Any] = [k.debtor_prefix]
         for debtor, due, prio in rows:
-            args += [debtor.debtor_id, debtor.to_json(), repr(prio), repr(due), ",".join(debtor.phones)]
-        return int(await self._upsert(keys=[k.scheduled, k.phones, k.stats], args=args))
+            args += [debtor.debtor_id, debtor.to_json(), repr(prio), repr(due),
+                     json.dumps(list(debtor.phones))]
+        keys = [k.scheduled, k.phone_owners, k.stats, k.legacy_phones]
+        return int(await self._upsert(keys=keys, args=args))
 
     @_redis_errors
     async def phone_owners(self, campaign: str, numbers: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the debtors stored on each of ``numbers`` (numbers nobody has are left out).
+
+        Owners are a JSON list, so an id may hold any character. A store written before that kept
+        comma-separated ids in ``cp:{c}:phones``; a number found only there is read the old way (an id
+        with a comma in it was already split when it was written) until an import migrates it.
+        """
         if not numbers:
             return {}
-        values = await self.r.hmget(Keys(campaign).phones, list(numbers))
-        return {n: v.decode().split(",") for n, v in zip(numbers, values, strict=True) if v}
+        k = Keys(campaign)
+        wanted = list(numbers)
+        found = {n: json.loads(v) for n, v in zip(wanted, await self.r.hmget(k.phone_owners, wanted),
+                                                   strict=True) if v}
+        legacy = [n for n in wanted if n not in found]
+        if legacy:
+            values = await self.r.hmget(k.legacy_phones, legacy)
+            found.update({n: v.decode().split(",") for n, v in zip(legacy, values, strict=True) if v})
+        return {n: found[n] for n in wanted if n in found}
 
     @_redis_errors
     async def debtor(self, campaign: str, debtor_id: str) -> tuple[Debtor, DebtorState, str] | None:
