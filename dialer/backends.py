@@ -152,9 +152,11 @@ async def open_asterisk(path: Path | None) -> AsteriskTelephony:
     except ValueError as exc:
         raise ConfigError(str(exc), where=str(path)) from None
     renderer = PromptRenderer(tts)
-    telephony = AsteriskTelephony(settings, render=renderer.render, prerender=renderer.prerender)
+    telephony = AsteriskTelephony(settings, render=renderer.render, prerender=renderer.prerender,
+                                  release=renderer.close)
     try:
         await telephony.start()
     except OriginateError as exc:
+        renderer.close()
         raise CallpactError(f"cannot use Asterisk: {exc}") from None
     return telephony

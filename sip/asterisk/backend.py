@@ -310,13 +310,17 @@ class AsteriskTelephony(Telephony):
 
     def __init__(self, settings: AsteriskSettings, *, render: Render | None = None,
                  prerender: Callable[[Sequence[Prompt]], Awaitable[Any]] | None = None,
-                 recognizers: Mapping[str, Recognizer] | None = None) -> None:
+                 recognizers: Mapping[str, Recognizer] | None = None,
+                 release: Callable[[], None] | None = None) -> None:
         if not settings.servers:
             raise ValueError("the Asterisk backend needs at least one server")
         self.settings = settings
         self.render = render                 # PromptRenderer.render: text prompts -> PCM
         self._prerender = prerender          # PromptRenderer.prerender: into its cache, ahead of need
         self.renders_prompts = prerender is not None
+        # What the builder gave us to free when we close (the renderer's workers, engine processes
+        # and cache pruning): the backend takes the renderer's functions, not the renderer.
+        self._release = release
         self.recognizers = dict(recognizers or {})
         self.audiosocket = AudioSocketServer(self._on_session, settings.audiosocket_host,
                                              settings.audiosocket_port)
@@ -361,6 +365,9 @@ class AsteriskTelephony(Telephony):
         for state in self.servers.values():
             await state.ami.close()
         await self.audiosocket.close()
+        if self._release is not None:
+            release, self._release = self._release, None
+            await asyncio.to_thread(release)
 
     async def prepare_prompts(self, prompts: Sequence[Prompt]) -> None:
         if self._prerender is not None and prompts:

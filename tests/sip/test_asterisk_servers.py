@@ -153,3 +153,22 @@ async def test_an_originate_refused_by_a_stopping_asterisk_goes_out_after_its_re
     finally:
         await telephony.close()
         await fake.close()
+
+
+async def test_closing_the_backend_frees_once_what_its_builder_gave_it() -> None:
+    """The composition root hands the backend the prompt renderer's functions and its close: a dialer that
+    stops must not leave the renderer's workers, engine processes and cache pruning running."""
+    fake = FakeAmi()
+    port = await fake.start()
+    freed: list[str] = []
+    server = AsteriskServer(name="pbx1", ami_port=port, username="callpact", secret="s")
+    telephony = AsteriskTelephony(AsteriskSettings(servers=(server,), connect_timeout_s=3),
+                                  release=lambda: freed.append("renderer"))
+    try:
+        await telephony.start()
+        assert freed == []
+        await telephony.close()
+        await telephony.close()
+        assert freed == ["renderer"]
+    finally:
+        await fake.close()
