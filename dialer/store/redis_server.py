@@ -165,7 +165,44 @@ def ensure_running(data_dir: Path, *, startup_timeout_s: float = 15.0) -> Embedd
         _check_socket_owner(sock)
         if _ping(sock):
             return EmbeddedRedis(data_dir, sock, started_here=False, pid=_read_pid(data_dir))
+        pid = _server_running_in(data_dir)
+        if pid is not None:
+            found = _await_started(data_dir, sock, pid, startup_timeout_s)
+            if found is not None:
+                return found
         return _start(data_dir, sock, startup_timeout_s)
+
+
+def _server_running_in(data_dir: Path) -> int | None:
+    """The PID of a redis-server alive in ``data_dir`` that does not answer yet, per its pid file.
+
+    A command killed while its server was still loading the AOF released the lock with the server
+    running; starting a second one on the same AOF would corrupt it. redis-server writes its pid file
+    before it loads, and ``--dir`` makes the data directory its working directory, which tells it
+    from an unrelated process that reused a stale PID.
+    """
+    pid = _read_pid(data_dir)
+    if pid is None:
+        return None
+    proc = Path(f"/proc/{pid}")
+    try:
+        alive = (proc / "comm").read_text().strip() == "redis-server"
+        return pid if alive and Path(os.readlink(proc / "cwd")) == data_dir.resolve() else None
+    except OSError:  # gone, a zombie, or no /proc: nothing to wait for
+        return None
+
+
+def _await_started(data_dir: Path, sock: Path, pid: int, startup_timeout_s: float) -> EmbeddedRedis | None:
+    """The server ``pid`` once it answers; None if it exits first (then a new one may start)."""
+    deadline = time.monotonic() + startup_timeout_s
+    while time.monotonic() < deadline:
+        if _ping(sock):
+            return EmbeddedRedis(data_dir, sock, started_here=False, pid=pid)
+        if _server_running_in(data_dir) != pid:
+            return None
+        time.sleep(0.02)
+    raise StoreUnavailable(f"redis-server (pid {pid}) runs in this data directory but did not answer "
+                           f"within {startup_timeout_s:.0f} s", where=str(data_dir))
 
 
 def _start(data_dir: Path, sock: Path, startup_timeout_s: float) -> EmbeddedRedis:

@@ -118,6 +118,37 @@ def test_two_commands_started_at_once_share_one_server(tmp_path: Path) -> None:
     assert not any(servers_in(d) for d in dirs)
 
 
+def test_a_command_killed_while_its_server_loads_leaves_that_server_to_the_next(tmp_path: Path) -> None:
+    """kill -9 of the starting command frees the lock; the next command must wait, not start a second."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    n = 400_000     # an append-only file that takes redis-server a good while to load
+    (data_dir / "appendonly.aof").write_bytes(b"".join(
+        b"*3\r\n$3\r\nSET\r\n$%d\r\nk%d\r\n$1\r\nv\r\n" % (len(str(i)) + 1, i) for i in range(n)))
+    starter = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
+                                "from dialer.store.redis_server import ensure_running; "
+                                "ensure_running(Path(sys.argv[1]))", str(data_dir)])
+    try:
+        deadline = time.monotonic() + 30
+        while not servers_in(data_dir):
+            assert time.monotonic() < deadline and starter.poll() is None, "no redis-server started"
+            time.sleep(0.005)
+        starter.kill()
+        starter.wait()
+        sock = socket_path_for(data_dir)
+        assert not _ping(sock), "the server answered already: the test needs a bigger file"
+        server = ensure_running(data_dir)
+        assert not server.started_here
+        assert servers_in(data_dir) == [server.pid]
+        client = redis.Redis(unix_socket_path=str(sock))
+        assert client.dbsize() == n
+        client.close()
+    finally:
+        starter.kill()
+        kill_servers_in(data_dir)
+    assert servers_in(data_dir) == []
+
+
 # -- the socket of a long data directory -------------------------------------------------------------
 
 
