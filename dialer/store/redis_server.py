@@ -8,18 +8,28 @@ a command that exits as the server's last client shuts it down, so nothing is
 left running behind the user's back. The server runs in its own session, so a
 ``kill -9`` of the dialer leaves it (and every attempt written to it) intact for
 the restart to reconcile.
+
+Commands started at the same moment take a lock file in the data directory
+around the check-and-start, so exactly one of them starts the server and the
+others wait for it: two servers on one append-only file would corrupt it. A
+data directory whose path is too long for a unix socket gets its socket in a
+private per-user directory (``$TMPDIR/callpact-<uid>``, mode 0700), never at a
+name in the shared /tmp that another user could take first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +40,7 @@ from redis.retry import Retry
 from dialer.core.errors import StoreUnavailable
 
 SOCKET_NAME = "redis.sock"
+LOCK_NAME = "redis.lock"
 # AF_UNIX paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
 
@@ -47,7 +58,70 @@ def socket_path_for(data_dir: Path) -> Path:
     if len(str(path)) <= _MAX_SOCKET_PATH:
         return path
     digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"callpact-{digest}.sock"
+    return private_socket_dir() / f"{digest}.sock"
+
+
+def private_socket_dir() -> Path:
+    """Where the sockets of long data directories live: ours alone, so nobody can bind there first."""
+    return Path(tempfile.gettempdir()) / f"callpact-{os.getuid()}"
+
+
+def _ensure_private_dir(path: Path) -> None:
+    """Create ``path`` mode 0700, or accept it only if it is a real directory of ours no one else can use.
+
+    The name is predictable, so another user may have made it first (or made it a symlink to a place
+    of theirs); a server found in such a directory could be theirs, so it is refused, not repaired.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        problem = "is not a directory (a symlink?)"
+    elif st.st_uid != os.getuid():
+        problem = f"belongs to uid {st.st_uid}, not to us (uid {os.getuid()})"
+    elif st.st_mode & 0o077:
+        problem = f"is accessible to other users (mode {stat.S_IMODE(st.st_mode):o})"
+    else:
+        return
+    raise StoreUnavailable(f"refusing the socket directory {path}: it {problem}; remove it, "
+                           "or use a shorter --data-dir")
+
+
+def _check_socket_owner(sock: Path) -> None:
+    """Refuse a socket some other user made: the server behind it is theirs, not this data directory's."""
+    try:
+        owner = os.lstat(sock).st_uid
+    except FileNotFoundError:
+        return
+    if owner != os.getuid():
+        raise StoreUnavailable(f"refusing the socket {sock}: it belongs to uid {owner}, not to us "
+                               f"(uid {os.getuid()}); another user's redis-server may be listening there")
+
+
+@contextlib.contextmanager
+def _start_lock(data_dir: Path, timeout_s: float) -> Iterator[None]:
+    """Hold the data directory's lock file, so one command at a time checks for a server and starts it.
+
+    ``flock`` belongs to the open file: the kernel drops it when the holder exits, even on
+    ``kill -9``, so a crashed command never blocks the next. The descriptor is close-on-exec, so the
+    redis-server started under it does not inherit (and keep) the lock.
+    """
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"another callpact command held {LOCK_NAME} for over "
+                                           f"{timeout_s:.0f} s while starting redis-server",
+                                           where=str(data_dir)) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @dataclass
@@ -85,8 +159,53 @@ def ensure_running(data_dir: Path, *, startup_timeout_s: float = 15.0) -> Embedd
     with contextlib.suppress(OSError):
         data_dir.chmod(0o700)
     sock = socket_path_for(data_dir)
-    if _ping(sock):
-        return EmbeddedRedis(data_dir, sock, started_here=False, pid=_read_pid(data_dir))
+    if sock.parent != data_dir.resolve():
+        _ensure_private_dir(sock.parent)
+    with _start_lock(data_dir, startup_timeout_s + 5):
+        _check_socket_owner(sock)
+        if _ping(sock):
+            return EmbeddedRedis(data_dir, sock, started_here=False, pid=_read_pid(data_dir))
+        pid = _server_running_in(data_dir)
+        if pid is not None:
+            found = _await_started(data_dir, sock, pid, startup_timeout_s)
+            if found is not None:
+                return found
+        return _start(data_dir, sock, startup_timeout_s)
+
+
+def _server_running_in(data_dir: Path) -> int | None:
+    """The PID of a redis-server alive in ``data_dir`` that does not answer yet, per its pid file.
+
+    A command killed while its server was still loading the AOF released the lock with the server
+    running; starting a second one on the same AOF would corrupt it. redis-server writes its pid file
+    before it loads, and ``--dir`` makes the data directory its working directory, which tells it
+    from an unrelated process that reused a stale PID.
+    """
+    pid = _read_pid(data_dir)
+    if pid is None:
+        return None
+    proc = Path(f"/proc/{pid}")
+    try:
+        alive = (proc / "comm").read_text().strip() == "redis-server"
+        return pid if alive and Path(os.readlink(proc / "cwd")) == data_dir.resolve() else None
+    except OSError:  # gone, a zombie, or no /proc: nothing to wait for
+        return None
+
+
+def _await_started(data_dir: Path, sock: Path, pid: int, startup_timeout_s: float) -> EmbeddedRedis | None:
+    """The server ``pid`` once it answers; None if it exits first (then a new one may start)."""
+    deadline = time.monotonic() + startup_timeout_s
+    while time.monotonic() < deadline:
+        if _ping(sock):
+            return EmbeddedRedis(data_dir, sock, started_here=False, pid=pid)
+        if _server_running_in(data_dir) != pid:
+            return None
+        time.sleep(0.02)
+    raise StoreUnavailable(f"redis-server (pid {pid}) runs in this data directory but did not answer "
+                           f"within {startup_timeout_s:.0f} s", where=str(data_dir))
+
+
+def _start(data_dir: Path, sock: Path, startup_timeout_s: float) -> EmbeddedRedis:
     binary = shutil.which("redis-server")
     if binary is None:
         raise StoreUnavailable(

@@ -352,7 +352,10 @@ class Store:
                 url, socket_timeout=10, socket_connect_timeout=5, client_name=f"callpact:{owner}",
                 max_connections=64, timeout=30,
             )
-        except ValueError as exc:
+            # Connections are made lazily; building one (no I/O) checks the options the URL gave now,
+            # so a bad one (``ssl_cert_reqs=bogus``) is a one-line error here, not a traceback later.
+            pool.connection_class(**pool.connection_kwargs)
+        except (ValueError, redis.RedisError) as exc:
             raise StoreUnavailable(f"bad REDIS_URL: {exc}", where=display) from None
         if io_guard is not None:
             pool.connection_class = _guarded(pool.connection_class, io_guard)
@@ -709,10 +712,22 @@ def _field_text(value: Any) -> str:
 
 
 def _display_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
+    """The URL without its password, for messages.
+
+    redis-py takes the password from the userinfo (``redis://user:pw@host``) or from the query
+    (``?password=pw``); both are masked, everything else is shown as given so the user recognises it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    rest, qmark, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        creds, host = netloc.rsplit("@", 1)
         user = creds.split(":", 1)[0]
-        return f"{scheme}://{user + ':***@' if user else '***@'}{host}"
-    return url
+        netloc = f"{user + ':***@' if user else '***@'}{host}"
+    if query:
+        pairs = [pair.split("=", 1) for pair in query.split("&")]
+        query = "&".join(f"{pair[0]}=***" if pair[0].lower() == "password" else "=".join(pair)
+                         for pair in pairs)
+    return f"{scheme}://{netloc}{slash}{path}{qmark}{query}"

@@ -395,6 +395,17 @@ def test_unreachable_redis_is_exit_code_3_with_one_line_naming_the_url(how: str)
     assert f"callpact: error: {url}: Redis is unreachable" in line
 
 
+@pytest.mark.parametrize("query", ["password=secret", "password=secret&ssl_cert_reqs=bogus"])
+def test_a_bad_or_unreachable_redis_url_is_one_line_that_never_shows_its_password(query: str) -> None:
+    scheme = "rediss" if "ssl" in query else "redis"
+    proc = run_callpact("campaign", "list", env={"REDIS_URL": f"{scheme}://127.0.0.1:1/0?{query}"})
+    assert proc.returncode == 3, proc
+    line = one_error_line(proc.stderr)
+    assert "secret" not in line and "password=***" in line
+    if "bogus" in query:
+        assert "bad REDIS_URL: Invalid SSL Certificate Requirements Flag: bogus" in line
+
+
 def test_bad_campaign_file_in_a_real_process(redis_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: nov\npacing:\n  max_abandon: 0.02\n", encoding="utf-8")
