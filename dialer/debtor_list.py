@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import IO, Any
 from zoneinfo import ZoneInfo, available_timezones
 
+from dialer.core.csv_cells import escape_row, unescape_row
 from dialer.core.errors import ConfigError, InputError
 from dialer.core.phones import is_mobile, normalise_number
 from dialer.core.records import Debtor
@@ -482,7 +483,7 @@ class DebtorReader(Iterator[Accepted | Rejected]):
             delimiter = _sniff_delimiter(first)
         self.delimiter = delimiter
         reader = csv.reader(_chain_one(first, lines), delimiter=delimiter)
-        header = next(reader)
+        header = unescape_row(next(reader))
         plan = self._plan(header, skipped + reader.line_num - 1)
         return self._csv_rows(reader, plan, len(header), skipped - 1)
 
@@ -554,6 +555,7 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                     continue
                 if not row or not any(row):
                     continue  # blank line or a row of empty cells (Excel leaves those)
+                row = unescape_row(row)  # a rejects file or an export read back: the values as written
                 if len(row) != width:
                     if len(row) > width and not any(row[width:]):
                         row = row[:width]  # trailing delimiters
@@ -882,7 +884,9 @@ class RejectsWriter:
 
     The original columns come first (the union over all rejected rows, in the order first
     seen), then ``_line``, ``_column``, ``_reason`` and, where some line could not be split
-    into columns at all, ``_raw``. The importer ignores those four columns. Rows are spooled
+    into columns at all, ``_raw``. The importer ignores those four columns. Cells a spreadsheet
+    would run as a formula are escaped, and the importer undoes that (dialer.core.csv_cells),
+    so a fixed rejects file gives back the values as the user first wrote them. Rows are spooled
     to a temporary file because the full set of columns is known only at the end (JSON
     Lines rows need not share keys); bytes that were not valid text are written back
     unchanged, so nothing the user typed is lost.
@@ -916,7 +920,7 @@ class RejectsWriter:
         self._spool.seek(0)
         with open(self.path, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(header)
+            writer.writerow(escape_row(header))
             for entry in self._spool:
                 line, column, reason, raw = json.loads(entry)
                 if isinstance(raw, dict):
@@ -925,7 +929,7 @@ class RejectsWriter:
                 else:
                     cells = [""] * len(self._columns)
                     tail = [raw]
-                writer.writerow([*cells, line, column or "", reason, *tail])
+                writer.writerow(escape_row([*cells, line, column or "", reason, *tail]))
         self._spool.close()
 
     def __enter__(self) -> RejectsWriter:
@@ -938,7 +942,8 @@ class RejectsWriter:
 
 
 class FlagsWriter:
-    """Writes number flags to a CSV (line, debtor_id, column, number, reason) for a data clean-up."""
+    """Writes number flags to a CSV (line, debtor_id, column, number, reason) for a data clean-up,
+    its cells escaped as in every CSV callpact writes (a "number" may be ``=cmd()``)."""
 
     HEADER = ("line", "debtor_id", "column", "number", "reason")
 
@@ -950,7 +955,7 @@ class FlagsWriter:
         self._writer.writerow(self.HEADER)
 
     def write(self, flag: NumberFlag, debtor_id: str = "") -> None:
-        self._writer.writerow([flag.line, debtor_id, flag.column, flag.raw, flag.reason])
+        self._writer.writerow(escape_row([flag.line, debtor_id, flag.column, flag.raw, flag.reason]))
         self.count += 1
 
     def write_accepted(self, item: Accepted) -> None:
