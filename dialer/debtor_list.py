@@ -81,6 +81,9 @@ class _RowTooLarge(ValueError):
     """A row over one of the limits; its message is the Rejected reason."""
 
 
+# The csv module refuses a cell over 128 KiB by default, and the importer then has an error but not the
+# row, so a rejects file could not give it back. The line is in memory anyway: read any cell whole.
+_FIELD_LIMIT = 2**31 - 1  # the largest a C long takes on every platform
 # Floats as Decimal: a JSON 45.20 is read as exactly 45.20, never as a binary fraction.
 _JSON = json.JSONDecoder(parse_float=_json_number(Decimal), parse_int=_json_number(int), parse_constant=str)
 
@@ -421,21 +424,25 @@ class DebtorReader(Iterator[Accepted | Rejected]):
         head = binary.read(65536)
         binary.seek(0)
         encoding = self.options.encoding
+        if head.startswith(b"PK\x03\x04"):
+            raise InputError(
+                "is an Excel workbook (or another zip file), not CSV; in Excel use Save as → CSV UTF-8",
+                where=self.where,
+            )
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError(
+                "is an old Excel .xls workbook, not CSV; save it as CSV UTF-8", where=self.where
+            )
+        utf16 = _utf16_without_bom(head)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             encoding = "utf-16"  # Excel's "Unicode text" export
             text_head = head.decode("utf-16", errors="ignore")
+        elif utf16 is not None:
+            encoding = utf16  # the same, from tools that leave out the BOM
+            text_head = head.decode(utf16, errors="ignore")
         else:
             if self._encoding_name == "utf-8" or head.startswith(codecs.BOM_UTF8):
                 encoding = "utf-8-sig"  # a BOM says UTF-8 whatever the options guessed
-            if head.startswith(b"PK\x03\x04"):
-                raise InputError(
-                    "is an Excel workbook (or another zip file), not CSV; in Excel use Save as → CSV UTF-8",
-                    where=self.where,
-                )
-            if head.startswith(b"\xd0\xcf\x11\xe0"):
-                raise InputError(
-                    "is an old Excel .xls workbook, not CSV; save it as CSV UTF-8", where=self.where
-                )
             if b"\x00" in head:
                 raise InputError("is a binary file, not CSV or JSON Lines", where=self.where)
             text_head = head.decode(encoding, errors="replace")
@@ -482,6 +489,8 @@ class DebtorReader(Iterator[Accepted | Rejected]):
         else:
             delimiter = _sniff_delimiter(first)
         self.delimiter = delimiter
+        if csv.field_size_limit() < _FIELD_LIMIT:
+            csv.field_size_limit(_FIELD_LIMIT)  # process-wide, hence only ever raised
         reader = csv.reader(_chain_one(first, lines), delimiter=delimiter)
         header = unescape_row(next(reader))
         plan = self._plan(header, skipped + reader.line_num - 1)
@@ -822,6 +831,29 @@ class RowChecker:
 def _describe_required(key: str) -> str:
     aliases = [alias for alias, target in _ALIASES.items() if target == key]
     return f"{key!r} (or {', '.join(aliases)})" if aliases else repr(key)
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """The codec (utf-16-le or utf-16-be) where the first KiB is UTF-16 text without a BOM, else None.
+
+    A debtor list's header and most of its cells are ASCII, which UTF-16 writes as the
+    character's byte beside a NUL: NULs on most odd offsets (little-endian) or most even
+    ones (big-endian), and almost none on the others. A binary file has NULs anywhere, and
+    read as UTF-16 it has NUL characters or invalid code units, which text never has.
+    """
+    pairs = min(len(head), 1024) // 2
+    if pairs < 2:
+        return None
+    sample = head[:pairs * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= pairs * 0.4 and even <= pairs * 0.05:
+        codec = "utf-16-le"
+    elif even >= pairs * 0.4 and odd <= pairs * 0.05:
+        codec = "utf-16-be"
+    else:
+        return None
+    text = sample.decode(codec, errors="replace")
+    return None if "\x00" in text or "\ufffd" in text[:-1] else codec
 
 
 def _sniff_delimiter(line: str) -> str:

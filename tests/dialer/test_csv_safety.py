@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from dialer.campaign import parse_campaign
 from dialer.cli import main
 from dialer.core.virtual_time import real_io, run_virtual
-from dialer.debtor_list import Accepted, ImportOptions, read_debtors
+from dialer.debtor_list import Accepted, ImportOptions, Rejected, RejectsWriter, read_debtors
 from dialer.engine import CampaignEngine, Clock
 from dialer.simulation.always_open import always_open_campaign
 from dialer.store.redis_store import Store
@@ -134,3 +135,32 @@ def test_the_export_holds_no_live_formula_and_its_debtor_ids_read_back_as_stored
     with read_debtors(again, ImportOptions()) as rows:
         read_back = {item.debtor.debtor_id for item in rows if isinstance(item, Accepted)}
     assert read_back == {HOSTILE_ROWS[0][0], "+cmd|' /C calc'!A0", "@evil", "'+quoted"}
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_like_any_other_text(tmp_path: Path, codec: str) -> None:
+    text = "debtor_id\tname\tphone\tamount_due\r\nD1\tZoë Çelik\t06 12345678\t45,20\r\n"
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(text.encode(codec))
+    with read_debtors(path, ImportOptions()) as rows:
+        [item] = list(rows)
+    assert isinstance(item, Accepted), item
+    assert (item.debtor.debtor_id, item.debtor.name) == ("D1", "Zoë Çelik")
+    assert item.debtor.phones == ("+31612345678",) and item.debtor.amount_due == Decimal("45.20")
+
+
+def test_a_rejected_row_with_a_10_mb_cell_keeps_the_cell_in_the_rejects_file(tmp_path: Path) -> None:
+    huge = "x" * 10_000_000
+    path = write_csv(tmp_path / "big.csv", [["debtor_id", "name", "phone", "amount_due", "note"],
+                                            ["D1", "Jan", "0612345678", "nul", huge]])
+    rejects = tmp_path / "big.csv.rejects.csv"
+    with read_debtors(path, ImportOptions()) as rows, RejectsWriter(rejects) as writer:
+        items = list(rows)
+        writer.write_all(items)
+    assert [(type(item), item.column) for item in items] == [(Rejected, "amount_due")]
+    limit = csv.field_size_limit(2**31 - 1)
+    try:
+        [header, row] = read_csv(rejects)
+    finally:
+        csv.field_size_limit(limit)
+    assert dict(zip(header, row, strict=True))["note"] == huge
