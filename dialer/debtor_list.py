@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import IO, Any
 from zoneinfo import ZoneInfo, available_timezones
 
+from dialer.core.csv_cells import escape_row, unescape_row
 from dialer.core.errors import ConfigError, InputError
 from dialer.core.phones import is_mobile, normalise_number
 from dialer.core.records import Debtor
@@ -80,6 +81,9 @@ class _RowTooLarge(ValueError):
     """A row over one of the limits; its message is the Rejected reason."""
 
 
+# The csv module refuses a cell over 128 KiB by default, and the importer then has an error but not the
+# row, so a rejects file could not give it back. The line is in memory anyway: read any cell whole.
+_FIELD_LIMIT = 2**31 - 1  # the largest a C long takes on every platform
 # Floats as Decimal: a JSON 45.20 is read as exactly 45.20, never as a binary fraction.
 _JSON = json.JSONDecoder(parse_float=_json_number(Decimal), parse_int=_json_number(int), parse_constant=str)
 
@@ -420,21 +424,25 @@ class DebtorReader(Iterator[Accepted | Rejected]):
         head = binary.read(65536)
         binary.seek(0)
         encoding = self.options.encoding
+        if head.startswith(b"PK\x03\x04"):
+            raise InputError(
+                "is an Excel workbook (or another zip file), not CSV; in Excel use Save as → CSV UTF-8",
+                where=self.where,
+            )
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError(
+                "is an old Excel .xls workbook, not CSV; save it as CSV UTF-8", where=self.where
+            )
+        utf16 = _utf16_without_bom(head)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             encoding = "utf-16"  # Excel's "Unicode text" export
             text_head = head.decode("utf-16", errors="ignore")
+        elif utf16 is not None:
+            encoding = utf16  # the same, from tools that leave out the BOM
+            text_head = head.decode(utf16, errors="ignore")
         else:
             if self._encoding_name == "utf-8" or head.startswith(codecs.BOM_UTF8):
                 encoding = "utf-8-sig"  # a BOM says UTF-8 whatever the options guessed
-            if head.startswith(b"PK\x03\x04"):
-                raise InputError(
-                    "is an Excel workbook (or another zip file), not CSV; in Excel use Save as → CSV UTF-8",
-                    where=self.where,
-                )
-            if head.startswith(b"\xd0\xcf\x11\xe0"):
-                raise InputError(
-                    "is an old Excel .xls workbook, not CSV; save it as CSV UTF-8", where=self.where
-                )
             if b"\x00" in head:
                 raise InputError("is a binary file, not CSV or JSON Lines", where=self.where)
             text_head = head.decode(encoding, errors="replace")
@@ -481,8 +489,10 @@ class DebtorReader(Iterator[Accepted | Rejected]):
         else:
             delimiter = _sniff_delimiter(first)
         self.delimiter = delimiter
+        if csv.field_size_limit() < _FIELD_LIMIT:
+            csv.field_size_limit(_FIELD_LIMIT)  # process-wide, hence only ever raised
         reader = csv.reader(_chain_one(first, lines), delimiter=delimiter)
-        header = next(reader)
+        header = unescape_row(next(reader))
         plan = self._plan(header, skipped + reader.line_num - 1)
         return self._csv_rows(reader, plan, len(header), skipped - 1)
 
@@ -554,6 +564,7 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                     continue
                 if not row or not any(row):
                     continue  # blank line or a row of empty cells (Excel leaves those)
+                row = unescape_row(row)  # a rejects file or an export read back: the values as written
                 if len(row) != width:
                     if len(row) > width and not any(row[width:]):
                         row = row[:width]  # trailing delimiters
@@ -822,6 +833,29 @@ def _describe_required(key: str) -> str:
     return f"{key!r} (or {', '.join(aliases)})" if aliases else repr(key)
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """The codec (utf-16-le or utf-16-be) where the first KiB is UTF-16 text without a BOM, else None.
+
+    A debtor list's header and most of its cells are ASCII, which UTF-16 writes as the
+    character's byte beside a NUL: NULs on most odd offsets (little-endian) or most even
+    ones (big-endian), and almost none on the others. A binary file has NULs anywhere, and
+    read as UTF-16 it has NUL characters or invalid code units, which text never has.
+    """
+    pairs = min(len(head), 1024) // 2
+    if pairs < 2:
+        return None
+    sample = head[:pairs * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= pairs * 0.4 and even <= pairs * 0.05:
+        codec = "utf-16-le"
+    elif even >= pairs * 0.4 and odd <= pairs * 0.05:
+        codec = "utf-16-be"
+    else:
+        return None
+    text = sample.decode(codec, errors="replace")
+    return None if "\x00" in text or "\ufffd" in text[:-1] else codec
+
+
 def _sniff_delimiter(line: str) -> str:
     """The delimiter of a header line: whichever of , ; tab occurs most outside quotes."""
     unquoted = re.sub(r'"[^"]*"', "", line)
@@ -882,7 +916,9 @@ class RejectsWriter:
 
     The original columns come first (the union over all rejected rows, in the order first
     seen), then ``_line``, ``_column``, ``_reason`` and, where some line could not be split
-    into columns at all, ``_raw``. The importer ignores those four columns. Rows are spooled
+    into columns at all, ``_raw``. The importer ignores those four columns. Cells a spreadsheet
+    would run as a formula are escaped, and the importer undoes that (dialer.core.csv_cells),
+    so a fixed rejects file gives back the values as the user first wrote them. Rows are spooled
     to a temporary file because the full set of columns is known only at the end (JSON
     Lines rows need not share keys); bytes that were not valid text are written back
     unchanged, so nothing the user typed is lost.
@@ -916,7 +952,7 @@ class RejectsWriter:
         self._spool.seek(0)
         with open(self.path, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(header)
+            writer.writerow(escape_row(header))
             for entry in self._spool:
                 line, column, reason, raw = json.loads(entry)
                 if isinstance(raw, dict):
@@ -925,7 +961,7 @@ class RejectsWriter:
                 else:
                     cells = [""] * len(self._columns)
                     tail = [raw]
-                writer.writerow([*cells, line, column or "", reason, *tail])
+                writer.writerow(escape_row([*cells, line, column or "", reason, *tail]))
         self._spool.close()
 
     def __enter__(self) -> RejectsWriter:
@@ -938,7 +974,8 @@ class RejectsWriter:
 
 
 class FlagsWriter:
-    """Writes number flags to a CSV (line, debtor_id, column, number, reason) for a data clean-up."""
+    """Writes number flags to a CSV (line, debtor_id, column, number, reason) for a data clean-up,
+    its cells escaped as in every CSV callpact writes (a "number" may be ``=cmd()``)."""
 
     HEADER = ("line", "debtor_id", "column", "number", "reason")
 
@@ -950,7 +987,7 @@ class FlagsWriter:
         self._writer.writerow(self.HEADER)
 
     def write(self, flag: NumberFlag, debtor_id: str = "") -> None:
-        self._writer.writerow([flag.line, debtor_id, flag.column, flag.raw, flag.reason])
+        self._writer.writerow(escape_row([flag.line, debtor_id, flag.column, flag.raw, flag.reason]))
         self.count += 1
 
     def write_accepted(self, item: Accepted) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
+from dialer.core.csv_cells import escape_row
 from dialer.core.records import ATTEMPT_TIMESTAMPS
 from dialer.store.redis_store import Store
 
@@ -38,7 +39,8 @@ def iso(epoch_text: str) -> str:
 
 async def _write(rows: AsyncIterator[dict[str, str]], columns: tuple[str, ...], instants: Iterable[str],
                  out: Path) -> int:
-    """Write ``rows`` as CSV (stored epoch ``instants`` as ISO 8601) to ``out``, atomically."""
+    """Write ``rows`` as CSV (stored epoch ``instants`` as ISO 8601) to ``out``, atomically; cells a
+    spreadsheet would run as a formula (a debtor id ``=HYPERLINK(...)``) are escaped, see core.csv_cells."""
     instants = set(instants)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
@@ -47,7 +49,8 @@ async def _write(rows: AsyncIterator[dict[str, str]], columns: tuple[str, ...], 
         writer = csv.writer(fh)
         writer.writerow(columns)
         async for row in rows:
-            writer.writerow([iso(row.get(c, "")) if c in instants else row.get(c, "") for c in columns])
+            cells = (iso(row.get(c, "")) if c in instants else row.get(c, "") for c in columns)
+            writer.writerow(escape_row(cells))
             count += 1
     tmp.replace(out)
     return count

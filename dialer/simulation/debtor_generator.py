@@ -20,6 +20,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from dialer.core.csv_cells import escape_row
+
 COLUMNS = (
     "debtor_id", "name", "phone", "phone2", "language", "timezone", "amount_due", "currency",
     "invoice", "due_date", "risk_score", "segment", "contract",
@@ -162,12 +164,13 @@ def write_debtors_csv(
     today: dt.date | None = None,
     delimiter: str = ",",
 ) -> int:
-    """Write a generated list as UTF-8 CSV with the columns read_debtors expects; returns the row count."""
+    """Write a generated list as UTF-8 CSV with the columns read_debtors expects (cells escaped as every
+    CSV callpact writes, dialer.core.csv_cells); returns the row count."""
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
         writer.writerow(COLUMNS)
         for row in generate_debtor_rows(n, seed, invalid_share=invalid_share, today=today):
-            writer.writerow(row.values())
+            writer.writerow(escape_row(row.values()))
             count += 1
     return count

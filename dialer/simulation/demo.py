@@ -36,6 +36,7 @@ from rich.table import Table
 
 from dialer.backends import SimSettings, sim_network
 from dialer.campaign import CampaignConfig, parse_campaign
+from dialer.core.csv_cells import unescape_dict
 from dialer.core.errors import CallpactError
 from dialer.core.virtual_time import real_io, run_virtual
 from dialer.engine import CampaignEngine, Clock
@@ -86,7 +87,7 @@ def _dead_numbers(csv_path: Path, seed: int) -> frozenset[str]:
 
     dead = set()
     with csv_path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
+        for row in map(unescape_dict, csv.DictReader(fh)):
             for key, value in row.items():
                 if key and key.startswith("phone") and value:
                     check = normalise_number(value)
@@ -213,7 +214,7 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
     attempts_csv = out_dir / "attempts.csv"
     exported = await export_attempts(store, cfg.name, attempts_csv)
     with attempts_csv.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+        rows = list(map(unescape_dict, csv.DictReader(fh)))
     csv_outcomes = Counter(row["outcome"] for row in rows)
     ivr_outcomes = Counter(row["ivr_outcome"] for row in rows if row.get("ivr_outcome"))
     answered_by = Counter('"kind":"speech"' in row["ivr_inputs"] for row in rows if row.get("ivr_inputs"))
@@ -223,7 +224,7 @@ async def _summarise(store: Store, cfg: CampaignConfig, engine: CampaignEngine, 
     callbacks_csv = out_dir / "callbacks.csv"
     exported_callbacks = await export_callbacks(store, cfg.name, callbacks_csv)
     with callbacks_csv.open(newline="", encoding="utf-8") as fh:
-        callback_rows = list(csv.DictReader(fh))
+        callback_rows = list(map(unescape_dict, csv.DictReader(fh)))
     agent_stats = network.agents.stats()
     hours_logged = agent_stats.logged_in_s / 3600
     contacts = report["outcomes"].get("connected-to-agent", 0)
