@@ -1,5 +1,5 @@
 # The two commands: `make demo` (set up, then run the demo campaign) and `make test`.
-.PHONY: setup demo test test-fast lint testbed
+.PHONY: setup demo test test-fast lint testbed lock
 
 setup:
 	@tools/setup.sh
@@ -20,3 +20,7 @@ lint: setup
 # A minimal Asterisk for the integration tests (built once into ~/.cache/callpact; not for production).
 testbed: setup
 	tools/asterisk-testbed build
+
+# Re-resolve the Python dependencies into requirements.lock (versions + hashes); review the diff.
+lock:
+	tools/lock.sh

@@ -56,11 +56,16 @@ stamp=.venv/.callpact-installed
 # editable install only knows the top-level packages that existed when it was made).
 packages_ok() { .venv/bin/python -I -c "import dialer, sip, audio, ivr_flows" 2>/dev/null; }
 # (The pacing sums' C source too: an editable install does not rebuild it by itself.)
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-        || [ dialer/pacing/_pacing_kernel.c -nt "$stamp" ] || ! packages_ok; then
-    echo "setup: installing callpact and its Python dependencies into .venv"
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING" || true
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING" || true
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-test.lock -nt "$stamp" ] \
+        || [ setup.py -nt "$stamp" ] || [ dialer/pacing/_pacing_kernel.c -nt "$stamp" ] || ! packages_ok; then
+    echo "setup: installing callpact and its Python dependencies into .venv (requirements-test.lock)"
+    # Exactly the reviewed versions: each package, pip and the build backend included, must match a
+    # sha256 in the lock (tools/lock.sh makes it), or the install stops here with pip's error.
+    .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
+        -r requirements-test.lock
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+    .venv/bin/python -m pip check \
+        || { echo "setup: the installed packages do not fit together; see above" >&2; exit 1; }
     .venv/bin/python -c "import dialer, sip, audio, ivr_flows, redis, phonenumbers, holidays, yaml, rich" \
         || { echo "setup: the Python install failed" >&2; exit 1; }
     touch "$stamp"
