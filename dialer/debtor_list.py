@@ -22,6 +22,7 @@ import json
 import math
 import re
 import tempfile
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,20 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 MAX_ROW_CHARS = 1_000_000
 MAX_ROW_DEPTH = 32
 MAX_NUMBER_CHARS = 100        # Python itself refuses 4,300 digits, with a bare ValueError
+# The forms an id and a name may take. An id is the user's key for a debtor: it is shown in every export,
+# log line and rejects file and spoken to nobody, so printable text of at most 128 characters (accounting
+# and CRM ids are 40 at most) with no character a person cannot see or type. A name may be read out by
+# the TTS prompts and is shown to agents: 200 characters hold any real person's or company's name.
+# Control and format characters (NUL, BEL, ESC, newlines, right-to-left overrides...) are refused in
+# both: they rewrite terminals and spreadsheets, reverse what an agent reads and hide one id inside
+# another. Names keep the zero-width joiner and non-joiner, which Persian and Indic scripts spell with.
+MAX_ID_CHARS = 128
+MAX_NAME_CHARS = 200
+# An export has tens of columns and a spreadsheet at most 16,384; every column becomes work for every
+# row, so a file wider than this is not a debtor list and is refused whole, with one error.
+MAX_COLUMNS = 1_000
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_JOINERS = frozenset({"\u200c", "\u200d"})
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
@@ -503,6 +518,11 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                 f"the header is not valid {self._encoding_label} text (column {bad + 1}); "
                 "save the file as UTF-8 or set the encoding", where=f"{self.where}:{header_line}"
             )
+        if len(header) > MAX_COLUMNS:
+            raise InputError(
+                f"the header has {len(header):,} columns; a debtor list has at most {MAX_COLUMNS:,}",
+                where=f"{self.where}:{header_line}",
+            )
         self.columns = [name.strip() for name in header]
         self.checker.first_phone_column = next(
             (c for c in self.columns if _PHONE_COLUMN.fullmatch(normalise_column(c))), "phone")
@@ -625,6 +645,10 @@ class DebtorReader(Iterator[Accepted | Rejected]):
                         line_no, None, f"each line must be a JSON object {{...}}, not {_json_kind(obj)}", text
                     )
                     continue
+                if len(obj) > MAX_COLUMNS:
+                    reason = f"the row has {len(obj):,} keys; at most {MAX_COLUMNS:,}"
+                    yield Rejected(line_no, None, reason, text)
+                    continue
                 yield self.checker.json_row(line_no, obj, mapping)
         finally:
             self._text.close()
@@ -734,12 +758,18 @@ class RowChecker:
         debtor_id = get("debtor_id", "").strip()
         if not debtor_id:
             raise _Bad("debtor_id", "the debtor_id is empty")
+        problem = text_problem(debtor_id, MAX_ID_CHARS)
+        if problem:
+            raise _Bad("debtor_id", f"the debtor_id {problem}")
         first = self._ids.setdefault(debtor_id, line)
         if first != line:
             raise _Bad("debtor_id", f"duplicate debtor_id {debtor_id!r}, first on line {first}")
         name = get("name", "").strip()
         if not name:
             raise _Bad("name", "the name is empty")
+        problem = text_problem(name, MAX_NAME_CHARS, allowed=_JOINERS)
+        if problem:
+            raise _Bad("name", f"the name {problem}")
         key = ""  # the field being read, for the message if it is unusable
         try:
             key, value = "currency", get("currency", "")
@@ -826,6 +856,20 @@ class RowChecker:
                     seen.add(check.e164)
                     phones.append((column_name, raw, check.e164))
         return phones, flags
+
+
+def text_problem(text: str, limit: int, allowed: frozenset[str] = frozenset()) -> str | None:
+    """What makes ``text`` no id or name ("is 300 characters long..."), or None if it is fine."""
+    if len(text) > limit:
+        return f"is {len(text):,} characters long; at most {limit}"
+    if text.isascii() and text.isprintable():
+        return None     # nearly every id and name: no need to look at each character
+    for index, char in enumerate(text, 1):
+        if unicodedata.category(char) in _UNSEEN_CATEGORIES and char not in allowed:
+            what = unicodedata.name(char, "").lower() or "control character"
+            return (f"contains U+{ord(char):04X} ({what}) at character {index}; "
+                    "only visible text is allowed")
+    return None
 
 
 def _describe_required(key: str) -> str:

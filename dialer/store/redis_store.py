@@ -12,7 +12,7 @@ Layout (``{c}`` is the campaign name)::
     cp:{c}:scheduled              zset: debtor id -> the instant it becomes due
     cp:{c}:ready                  zset: debtor id -> priority (lower first); due now, waiting for a line
     cp:{c}:claimed                zset: debtor id -> claim instant; owned by one dialer process
-    cp:{c}:debtor:{id}:attempts   list: the debtor's latest 50 attempt ids, oldest first (callback routing)
+    cp:{c}:debtor_attempts:{id}   list: the debtor's latest 50 attempt ids, oldest first (callback routing)
     cp:{c}:attempt:{aid}          hash: one call attempt, its outcome and timestamps
     cp:{c}:attempts               list of attempt ids in the order they were created (export)
     cp:{c}:open                   zset: attempt id -> dial instant, for attempts not yet finished
@@ -29,6 +29,13 @@ Lua script, so two dialer processes sharing a Redis can never claim the same
 debtor. An attempt is written (:meth:`begin_attempts`) before its call is placed
 and closed (:meth:`finish_attempt`, also atomic and only once) when it ends; what
 a crash leaves open is found by :meth:`open_attempts` and reconciled.
+
+A debtor id is whatever the user's list says, so nothing else may live under the prefix a debtor id
+follows: ``cp:{c}:debtor:`` holds only debtor hashes, whatever the id (``K1:attempts`` too). A store
+written before kept the attempt list at ``cp:{c}:debtor:{id}:attempts``, where the id ``K1:attempts``
+collided with K1's list and stopped the dialer; such a list is still read (:meth:`callback_candidates`)
+and moved to ``debtor_attempts`` when an import needs its key for a debtor. Redis does not roll back a
+script that fails half way, so each script that writes checks the types of the keys it writes first.
 """
 
 from __future__ import annotations
@@ -105,6 +112,16 @@ def _redis_errors(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
+#: Lua: the reason ``key`` cannot take a value of type ``want`` (a Redis type name), or nil. Scripts check
+#: before their first write: Redis runs the writes before a failing command and never undoes them.
+_CHECK_TYPE_LUA = """
+local function wrong_type(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= 'none' and t ~= want then return key .. ' holds a ' .. t .. ', not a ' .. want end
+  return nil
+end
+"""
+
 _CLAIM_LUA = """
 local scheduled, ready, claimed = KEYS[1], KEYS[2], KEYS[3]
 local now, n, owner, prefix, promote = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -120,7 +137,7 @@ local popped = redis.call('ZPOPMIN', ready, n)
 for i = 1, #popped, 2 do
   local id = popped[i]
   local key = prefix .. id
-  if redis.call('EXISTS', key) == 1 then
+  if redis.call('TYPE', key)['ok'] == 'hash' then
     redis.call('ZADD', claimed, now, id)
     redis.call('HSET', key, 'status', 'claimed', 'owner', owner)
     local vals = redis.call('HMGET', key, 'data', 'state')
@@ -132,10 +149,38 @@ end
 return out
 """
 
-_UPSERT_LUA = """
+_UPSERT_LUA = _CHECK_TYPE_LUA + """
 -- KEYS: scheduled, phone_owners, stats, legacy phones
--- ARGV: prefix, then per debtor: id, data, prio, due, phones (a JSON list)
-local prefix, scheduled, owners_key, stats, legacy = ARGV[1], KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- ARGV: debtor prefix, attempt list prefix, then per debtor: id, data, prio, due, phones (a JSON list)
+local prefix, lprefix = ARGV[1], ARGV[2]
+local scheduled, owners_key, stats, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+-- Every check before the first write. A list where a debtor's hash goes is an attempt list of the old
+-- layout (``debtor:{owner}:attempts``), moved to its owner's ``debtor_attempts`` key below.
+local moves = {}
+local problem = wrong_type(scheduled, 'zset') or wrong_type(owners_key, 'hash') or
+                wrong_type(stats, 'hash') or wrong_type(legacy, 'hash')
+local i = 3
+while not problem and i <= #ARGV do
+  local id = ARGV[i]
+  local key = prefix .. id
+  local t = redis.call('TYPE', key)['ok']
+  if t == 'list' and string.sub(id, -9) == ':attempts' then
+    local target = lprefix .. string.sub(id, 1, -10)
+    problem = wrong_type(target, 'list')
+    moves[#moves + 1] = {key, target}
+  elseif t ~= 'none' and t ~= 'hash' then
+    problem = key .. ' holds a ' .. t .. ', not a hash'
+  end
+  i = i + 5
+end
+if problem then return redis.error_reply('callpact: nothing imported: ' .. problem) end
+for _, move in ipairs(moves) do
+  local old = redis.call('LRANGE', move[1], 0, -1)
+  for j = #old, 1, -1 do redis.call('LPUSH', move[2], old[j]) end
+  redis.call('LTRIM', move[2], -50, -1)
+  redis.call('DEL', move[1])
+end
 
 -- A number still in the legacy comma-separated hash moves to the JSON one the first time a debtor is
 -- stored on it. Where the legacy text holds ``id`` itself (commas and all), that is one owner, not
@@ -155,7 +200,7 @@ local function legacy_owners(num, id)
 end
 
 local created = 0
-local i = 2
+i = 3
 while i <= #ARGV do
   local id, data, prio, due, nums = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local key = prefix .. id
@@ -180,15 +225,22 @@ redis.call('HINCRBY', stats, 'debtors', created)
 return created
 """
 
-_BEGIN_LUA = """
+_BEGIN_LUA = _CHECK_TYPE_LUA + """
 -- KEYS: seq, attempts, open, stats; ARGV: campaign, owner, attempt prefix, debtor prefix,
--- then per attempt: debtor id, phone, attempt_no, queued_at, dialled_at
-local campaign, owner, aprefix, dprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local n = (#ARGV - 4) / 5
+-- attempt list prefix, then per attempt: debtor id, phone, attempt_no, queued_at, dialled_at
+local campaign, owner, aprefix, dprefix, lprefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local n = (#ARGV - 5) / 5
+local problem = wrong_type(KEYS[1], 'string') or wrong_type(KEYS[2], 'list') or
+                wrong_type(KEYS[3], 'zset') or wrong_type(KEYS[4], 'hash')
+for j = 0, n - 1 do
+  local id = ARGV[6 + j * 5]
+  problem = problem or wrong_type(dprefix .. id, 'hash') or wrong_type(lprefix .. id, 'list')
+end
+if problem then return redis.error_reply('callpact: no attempt written: ' .. problem) end
 local last = redis.call('INCRBY', KEYS[1], n)
 local ids = {}
 for j = 0, n - 1 do
-  local b = 5 + j * 5
+  local b = 6 + j * 5
   local aid = campaign .. '-' .. (last - n + 1 + j)
   redis.call('HSET', aprefix .. aid, 'attempt_id', aid, 'campaign', campaign, 'debtor_id', ARGV[b],
              'phone', ARGV[b + 1], 'attempt_no', ARGV[b + 2], 'owner', owner, 'state', 'open',
@@ -196,19 +248,22 @@ for j = 0, n - 1 do
   redis.call('RPUSH', KEYS[2], aid)
   redis.call('ZADD', KEYS[3], ARGV[b + 4], aid)
   redis.call('HSET', dprefix .. ARGV[b], 'attempt', aid)
-  redis.call('RPUSH', dprefix .. ARGV[b] .. ':attempts', aid)
-  redis.call('LTRIM', dprefix .. ARGV[b] .. ':attempts', -50, -1)
+  redis.call('RPUSH', lprefix .. ARGV[b], aid)
+  redis.call('LTRIM', lprefix .. ARGV[b], -50, -1)
   ids[#ids + 1] = aid
 end
 redis.call('HINCRBY', KEYS[4], 'attempts', n)
 return ids
 """
 
-_FINISH_LUA = """
+_FINISH_LUA = _CHECK_TYPE_LUA + """
 -- KEYS: attempt, debtor, open, claimed, scheduled, stats, hourly
 -- ARGV[1]: JSON {aid, debtor_id, fields{}, state, status, due|null, outcome, live, abandoned, hour}
 local a = cjson.decode(ARGV[1])
 if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
+local problem = wrong_type(KEYS[2], 'hash') or wrong_type(KEYS[3], 'zset') or wrong_type(KEYS[4], 'zset')
+                or wrong_type(KEYS[5], 'zset') or wrong_type(KEYS[6], 'hash') or wrong_type(KEYS[7], 'hash')
+if problem then return redis.error_reply('callpact: attempt left open: ' .. problem) end
 local flat = {}
 for k, v in pairs(a.fields) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
 redis.call('HSET', KEYS[1], 'state', 'closed', 'outcome', a.outcome, unpack(flat))
@@ -279,6 +334,7 @@ class Keys:
         self.config = base + "config"
         self.control = base + "control"
         self.debtor_prefix = base + "debtor:"
+        self.debtor_attempts_prefix = base + "debtor_attempts:"
         self.phone_owners = base + "phone_owners"
         self.legacy_phones = base + "phones"
         self.scheduled = base + "scheduled"
@@ -298,6 +354,10 @@ class Keys:
         return self.attempt_prefix + attempt_id
 
     def debtor_attempts(self, debtor_id: str) -> str:
+        return self.debtor_attempts_prefix + debtor_id
+
+    def legacy_debtor_attempts(self, debtor_id: str) -> str:
+        """Where a store written before ``debtor_attempts`` kept the list; a hash there is a debtor's."""
         return self.debtor_prefix + debtor_id + ":attempts"
 
     def callback(self, call_id: str) -> str:
@@ -442,7 +502,7 @@ class Store:
         if not rows:
             return 0
         k = Keys(campaign)
-        args: list[Any] = [k.debtor_prefix]
+        args: list[Any] = [k.debtor_prefix, k.debtor_attempts_prefix]
         for debtor, due, prio in rows:
             args += [debtor.debtor_id, debtor.to_json(), repr(prio), repr(due),
                      json.dumps(list(debtor.phones))]
@@ -520,7 +580,7 @@ class Store:
         if not starts:
             return []
         k = Keys(campaign)
-        args: list[Any] = [campaign, self.owner, k.attempt_prefix, k.debtor_prefix]
+        args: list[Any] = [campaign, self.owner, k.attempt_prefix, k.debtor_prefix, k.debtor_attempts_prefix]
         for start in starts:
             args += [start.claim.debtor.debtor_id, start.phone, start.claim.state.attempts + 1,
                      repr(start.claim.claimed_at), repr(start.dialled_at)]
@@ -569,11 +629,22 @@ class Store:
             found = await self.debtor(campaign, debtor_id)
             if found is None:
                 continue
-            ids = [a.decode() for a in await self.r.lrange(k.debtor_attempts(debtor_id), 0, -1)]
+            ids = await self._debtor_attempt_ids(k, debtor_id)
             rows = await self._hgetall_many([k.attempt(a) for a in ids]) if ids else []
             recent = [r for r in rows if float(r.get("dialled_at") or 0) >= since]
             out.append((found[0], found[1], recent))
         return out
+
+    async def _debtor_attempt_ids(self, k: Keys, debtor_id: str) -> list[str]:
+        """The debtor's latest attempt ids, oldest first; those of a store in the old layout before."""
+        legacy = k.legacy_debtor_attempts(debtor_id)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.type(legacy)
+            pipe.lrange(k.debtor_attempts(debtor_id), 0, -1)
+            kind, ids = await pipe.execute()
+        if kind == b"list":
+            ids = [*await self.r.lrange(legacy, 0, -1), *ids][-50:]
+        return [a.decode() for a in ids]
 
     @_redis_errors
     async def record_callback(self, campaign: str, call_id: str, fields: dict[str, Any],

@@ -254,3 +254,36 @@ def test_quiet_gc_mode_runs_a_campaign_and_gives_the_collector_back(redis_url: s
     assert gc.isenabled() and frozen_after == 0
     with pytest.raises(ValueError, match="gc_mode"):
         CampaignEngine(None, None, parse_campaign(campaign(), "t"), gc_mode="off")  # type: ignore[arg-type]
+
+
+# "K1:attempts" was the key of K1's attempt list; the others: that list's own list, other key suffixes
+# and ids with the separators accounting exports use.
+KEYLIKE_IDS = ["K1", "K1:attempts", "K1:attempts:attempts", "attempts", "K2:debtor:K1", "seq", "open",
+               ":attempts", "a/b,c:d"]
+
+
+def test_debtor_ids_that_look_like_key_names_are_all_called_and_every_attempt_ends(redis_url: str) -> None:
+    async def body(store: Store) -> tuple[dict[str, list[dict[str, str]]], dict[str, int],
+                                          list[dict[str, str]]]:
+        text = campaign("ratio", ratio=1.0, lines=5)
+        cfg = parse_campaign(text, "test campaign")
+        await store.save_campaign(cfg.name, text)
+        debtors = [Debtor(d, f"Debtor {i}", (f"+316{i:08d}",), Decimal("25.00"))
+                   for i, d in enumerate(KEYLIKE_IDS)]
+        await store.upsert_debtors(cfg.name, [(d, first_due(d, cfg, START), priority_score(d, cfg))
+                                              for d in debtors])
+        await store.set_state(cfg.name, "running")
+        net = network(agents=len(debtors), answer=1.0, talk=10)
+        await net.start()
+        await CampaignEngine(store, net, cfg, clock=Clock(START)).run(until_epoch=START + 120)
+        histories = {d.debtor_id: (await store.callback_candidates(cfg.name, d.phones[0], 0.0))[0][2]
+                     for d in debtors}
+        return histories, await store.hopper_sizes(cfg.name, START + 120), \
+            [r async for r in store.iter_attempts(cfg.name)]
+
+    histories, hopper, attempts = simulate(redis_url, body)
+    assert sorted({a["debtor_id"] for a in attempts}) == sorted(KEYLIKE_IDS)     # everybody was called
+    assert all(a["state"] == "closed" and a["outcome"] for a in attempts)
+    assert hopper["open_attempts"] == 0 and hopper["claimed"] == 0
+    for debtor_id, history in histories.items():     # callback routing sees each debtor's own calls
+        assert history and {a["debtor_id"] for a in history} == {debtor_id}

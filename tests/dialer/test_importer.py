@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -474,3 +475,46 @@ def test_json_lines_rejects_become_csv_rows_that_import_again(tmp_path: Path) ->
     assert isinstance(again, Accepted)
     assert again.debtor.phones == ("+31612345678", "+31201234567")
     assert again.debtor.custom == {"tags": '{"vip": true}'}
+
+
+def test_ids_and_names_a_person_cannot_see_or_that_run_on_are_rejected_and_the_rest_imported(
+        tmp_path: Path) -> None:
+    padding = [[f"P{i}", "Padding Row", f"06 2{i:07d}", "1"] for i in range(3000)]   # past the first 64 KiB
+    bad = [
+        (["N\x00UL", "Nul Id", "06 11111111", "1"], "debtor_id", "U+0000 (control character) at character 2"),
+        (["B\x07", "Bell Id", "06 11111112", "1"], "debtor_id", "U+0007"),
+        (["E1", "\x1b[31mRed\x1b[0m", "06 11111113", "1"], "name", "U+001B"),
+        (["L1\nL2", "Newline Id", "06 11111114", "1"], "debtor_id", "U+000A"),
+        (["R\u202e1", "Override Id", "06 11111115", "1"], "debtor_id", "U+202E (right-to-left override)"),
+        (["R2", "Anna \u202eneK", "06 11111116", "1"], "name", "right-to-left override"),
+        (["X" * 10_000, "Long Id", "06 11111117", "1"], "debtor_id",
+         "is 10,000 characters long; at most 128"),
+        (["Y1", "Y" * 10_000, "06 11111118", "1"], "name", "is 10,000 characters long; at most 200"),
+    ]
+    good = [["ACME:2024/17,b", "Zoë Çelik", "06 11111119", "1"],
+            ["Ирина-7", "Ирина Петрова", "06 11111120", "1"],
+            ["ف۱", "مهر\u200cناز", "06 11111121", "1"]]      # a zero-width non-joiner belongs in names
+    path = tmp_path / "forms.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["debtor_id", "name", "phone", "amount"], *padding, *(r for r, _, _ in bad),
+                                  *good])
+    items = read(path)
+    refused = rejected(items)
+    assert [(r.column, r.raw["debtor_id"]) for r in refused] == [(c, row[0]) for row, c, _ in bad]
+    for item, (_, _, words) in zip(refused, bad, strict=True):
+        assert words in item.reason
+    assert [a.debtor.debtor_id for a in accepted(items)][-3:] == [row[0] for row in good]
+    assert [a.debtor.name for a in accepted(items)][-3:] == [row[1] for row in good]
+
+
+def test_a_file_with_thousands_of_columns_is_refused_whole_and_a_json_row_with_thousands_of_keys_alone(
+        tmp_path: Path) -> None:
+    header = ["debtor_id", "name", "phone", "amount"] + [f"c{i}" for i in range(50_000)]
+    with pytest.raises(InputError, match="the header has 50,004 columns; a debtor list has at most 1,000"):
+        read(write(tmp_path, ",".join(header) + "\nD1,A B,0612345678,1" + "," * 50_000 + "\n"))
+    wide = {"id": "W1", "name": "A B", "phone": "0612345678", "amount": "1"}
+    wide |= {f"c{i}": i for i in range(50_000)}
+    narrow = {"id": "N1", "name": "A B", "phone": "0612345679", "amount": "1"}
+    items = read(write(tmp_path, json.dumps(wide) + "\n" + json.dumps(narrow) + "\n", "wide.jsonl"))
+    assert [(type(i).__name__, i.line) for i in items] == [("Rejected", 1), ("Accepted", 2)]
+    assert rejected(items)[0].reason == "the row has 50,004 keys; at most 1,000"

@@ -199,3 +199,46 @@ def test_under_virtual_time_the_guarded_store_waits_for_redis_instead_of_jumping
     assert popped is None
     assert 0.15 <= slow < 1.0
     assert prompt < 1.0
+
+
+async def test_a_store_written_by_the_old_layout_keeps_its_call_history(store: Store, redis_url: str) -> None:
+    """Before, a debtor's attempt list lived at ``cp:{c}:debtor:{id}:attempts``: it is still read, and
+    importing a debtor whose id is that key's tail moves the list out of its way instead of failing."""
+    import redis
+
+    await store.save_campaign("c", "name: c\n")
+    await store.upsert_debtors("c", [(debtor(1, ("+31612345678",)), 100.0, 0.0)])
+    raw = redis.Redis.from_url(redis_url)
+    raw.hset("cp:c:attempt:c-1", mapping={"attempt_id": "c-1", "debtor_id": "D00001", "dialled_at": "50"})
+    raw.rpush("cp:c:debtor:D00001:attempts", "c-1")
+    raw.close()
+
+    async def history(debtor_id: str, number: str) -> list[str]:
+        found = await store.callback_candidates("c", number, 0.0)
+        return [a["attempt_id"] for d, _, rows in found if d.debtor_id == debtor_id for a in rows]
+
+    assert await history("D00001", "+31612345678") == ["c-1"]
+    newcomer = Debtor("D00001:attempts", "L", ("+31612345679",), Decimal("1"))
+    assert await store.upsert_debtors("c", [(newcomer, 100.0, 0.0)]) == 1
+    assert await history("D00001", "+31612345678") == ["c-1"]
+    assert await history("D00001:attempts", "+31612345679") == []
+    claimed = await store.claim("c", 5, now=200.0)
+    assert sorted(c.debtor.debtor_id for c in claimed) == ["D00001", "D00001:attempts"]
+
+
+async def test_beginning_attempts_on_a_damaged_key_writes_nothing(store: Store, redis_url: str) -> None:
+    """Redis keeps what a script wrote before it failed: the check comes first, so nothing is half done."""
+    import redis
+
+    from dialer.store.redis_store import Keys
+
+    await seed(store, 2)
+    claims = await store.claim("c", 2, now=200.0)
+    raw = redis.Redis.from_url(redis_url)
+    raw.set(Keys("c").debtor_attempts(claims[1].debtor.debtor_id), "not a list")
+    raw.close()
+    with pytest.raises(redis.ResponseError):
+        await store.begin_attempts("c", [AttemptStart(c, c.debtor.phones[0], 201.0) for c in claims])
+    assert await store.open_attempts("c") == []
+    assert "attempts" not in await store.stats("c")
+    assert [attempt for _, _, attempt in await store.claimed_debtors("c")] == ["", ""]
