@@ -18,7 +18,7 @@ from ivr_flows.interpreter import FlowResult, FlowRun, run_pure
 from ivr_flows.loader import SHIPPED, load_flow, parse_flow, resolve_flow, shipped_flow
 from ivr_flows.model import Flow, FlowOutcome, Node, NodeType
 from ivr_flows.runner import EventSender, run_flow
-from ivr_flows.webhook import WebhookSender, verify_signature
+from ivr_flows.webhook import ReplayGuard, WebhookSender, verify_signature
 
 __all__ = [
     "SHIPPED",
@@ -30,6 +30,7 @@ __all__ = [
     "FlowRun",
     "Node",
     "NodeType",
+    "ReplayGuard",
     "WebhookSender",
     "fixed_prompts",
     "initial_facts",

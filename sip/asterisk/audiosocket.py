@@ -155,6 +155,10 @@ class AudioSocketSession:
                 for kind, payload in self._decoder.feed(data):
                     if not self._on_message(kind, payload):
                         break
+                # read() returns at once while the stream holds buffered bytes, so without this a peer
+                # flooding small frames (a 4-byte DTMF message: ~1000 per read) was decoded up to the
+                # stream's 128 KiB buffer in one go, and 20 such peers in the same loop iteration.
+                await asyncio.sleep(0)
         except (ConnectionError, OSError):
             self._finish("tcp-closed")
         finally:
@@ -188,18 +192,31 @@ SessionHandler = Callable[[AudioSocketSession], None]
 
 
 class AudioSocketServer:
-    """asyncio TCP server for Asterisk's AudioSocket; hands each session to ``handler``."""
+    """asyncio TCP server for Asterisk's AudioSocket; hands each session to ``handler``.
+
+    At most ``max_connections`` connections are served at once (handshakes included): each one costs a
+    task, buffers and a 20 ms send loop, and anyone who can reach the port can open them. Those beyond
+    the limit are closed at once, with one log line when the limit is reached and one when the server
+    is below it again, however many were refused in between.
+    """
 
     #: How long a new connection may take to send its UUID.
     UUID_TIMEOUT_S = 5.0
+    #: Without a configured limit (the Asterisk backend derives one from its servers' max_channels).
+    DEFAULT_MAX_CONNECTIONS = 64
 
-    def __init__(self, handler: SessionHandler, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, handler: SessionHandler, host: str = "127.0.0.1", port: int = 0, *,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+        if max_connections <= 0:
+            raise ValueError(f"max_connections must be positive, not {max_connections}")
         self.handler = handler
         self.host = host
         self.port = port
+        self.max_connections = max_connections
         self._server: asyncio.Server | None = None
         self.sessions: dict[str, AudioSocketSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._refused = 0                 # connections refused since the limit was reached
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
@@ -224,14 +241,31 @@ class AudioSocketServer:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is None or len(self._tasks) >= self.max_connections:
+            self._refuse(writer)
+            return
+        self._tasks.add(task)
         # A handler cancelled at shutdown ends quietly (asyncio would log the CancelledError).
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._serve(reader, writer)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._serve(reader, writer)
+        finally:
+            self._tasks.discard(task)
+            if self._refused and len(self._tasks) < self.max_connections:
+                log.warning("AudioSocket server below its limit again; %d connection(s) were refused",
+                            self._refused)
+                self._refused = 0
+
+    def _refuse(self, writer: asyncio.StreamWriter) -> None:
+        if not self._refused:
+            log.warning("AudioSocket server at its limit of %d connections; refusing new ones "
+                        "(audiosocket_max_connections)", self.max_connections)
+        self._refused += 1
+        with contextlib.suppress(Exception):
+            writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
         peer = writer.get_extra_info("peername")
         decoder = FrameDecoder()
         try:
@@ -251,8 +285,6 @@ class AudioSocketServer:
             with contextlib.suppress(Exception):
                 writer.write(hangup_message())
                 writer.close()
-            if task is not None:
-                self._tasks.discard(task)
             return
         self.sessions[session.uuid] = session
         for kind, payload in first[1:]:
@@ -264,5 +296,3 @@ class AudioSocketServer:
         finally:
             if self.sessions.get(session.uuid) is session:
                 del self.sessions[session.uuid]
-            if task is not None:
-                self._tasks.discard(task)

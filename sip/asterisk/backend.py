@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -308,6 +309,10 @@ class AsteriskCall(Call):
 class AsteriskTelephony(Telephony):
     """Drives one or more Asterisk servers; places each call on the least loaded server with room."""
 
+    #: How long an AudioSocket session with an unknown UUID waits for its caller-back's AMI event.
+    INBOUND_MEDIA_WAIT_S = 2.0
+    STRAY_LOG_INTERVAL_S = 10.0
+
     def __init__(self, settings: AsteriskSettings, *, render: Render | None = None,
                  prerender: Callable[[Sequence[Prompt]], Awaitable[Any]] | None = None,
                  recognizers: Mapping[str, Recognizer] | None = None,
@@ -323,7 +328,8 @@ class AsteriskTelephony(Telephony):
         self._release = release
         self.recognizers = dict(recognizers or {})
         self.audiosocket = AudioSocketServer(self._on_session, settings.audiosocket_host,
-                                             settings.audiosocket_port)
+                                             settings.audiosocket_port,
+                                             max_connections=settings.audiosocket_limit)
         self.servers: dict[str, _ServerState] = {}
         for cfg in settings.servers:
             agents = QueueAgents(settings.queues)
@@ -336,6 +342,8 @@ class AsteriskTelephony(Telephony):
         self.agents = _Desk(self)
         self._by_media: dict[str, AsteriskCall] = {}
         self._unclaimed: dict[str, tuple[AudioSocketSession, float]] = {}
+        self._strays = 0                      # stray sessions hung up since the last log line
+        self._stray_logged_at = -math.inf
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
 
@@ -549,12 +557,31 @@ class AsteriskTelephony(Telephony):
 
     # -- AudioSocket ----------------------------------------------------------------------------
     def _on_session(self, session: AudioSocketSession) -> None:
+        """Give the session to its call; hold it only while a caller-back's AMI event may be coming.
+
+        An outbound call's UUID is registered before its Originate is sent, so its session is never
+        early. A caller back gets its UUID from the dialplan, which announces it (UserEvent
+        CallpactInbound) on the AMI connection just before AudioSocket(): the two race, so with an
+        inbound handler an unknown UUID waits INBOUND_MEDIA_WAIT_S for its event. Anything else (a
+        stray or forged UUID, a call already over) is hung up at once rather than held.
+        """
         call = self._by_media.get(session.uuid)
-        if call is None or call.ended:
-            # An inbound call's AMI UserEvent may still be on its way.
+        if call is not None and not call.ended:
+            call.attach_media(session)
+        elif call is None and self.inbound_handler is not None:
             self._unclaimed[session.uuid] = (session, time.monotonic())
-            return
-        call.attach_media(session)
+        else:
+            self._hang_up_stray(session)
+
+    def _hang_up_stray(self, session: AudioSocketSession) -> None:
+        """Hang up a session that belongs to no call; one log line per 10 s however many there are."""
+        now = time.monotonic()
+        self._strays += 1
+        if now - self._stray_logged_at >= self.STRAY_LOG_INTERVAL_S:
+            log.warning("AudioSocket session %s belongs to no call; hanging it up (%d such session(s) "
+                        "since the last report)", session.uuid, self._strays)
+            self._strays, self._stray_logged_at = 0, now
+        self._spawn(session.hangup())
 
     # -- resync and timers ----------------------------------------------------------------------
     async def _resync(self, state: _ServerState, again: bool) -> None:
@@ -605,9 +632,8 @@ class AsteriskTelephony(Telephony):
             for state in self.servers.values():
                 for notice in state.tracker.expire(now):
                     self._deliver(state, notice)
-            cutoff = time.monotonic() - 5.0
+            cutoff = time.monotonic() - self.INBOUND_MEDIA_WAIT_S
             for media_uuid, (session, since) in list(self._unclaimed.items()):
                 if since < cutoff:
                     del self._unclaimed[media_uuid]
-                    log.warning("AudioSocket session %s belongs to no call; hanging it up", media_uuid)
-                    await session.hangup()
+                    self._hang_up_stray(session)

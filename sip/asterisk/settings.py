@@ -45,6 +45,13 @@ class AsteriskSettings:
     connect_timeout_s: float = 10.0
     #: Seconds an Originate waits for a lost AMI connection to come back before the call is refused.
     reconnect_wait_s: float = 10.0
+    #: AudioSocket connections served at once; 0: twice the servers' max_channels together (a call
+    #: back from the agent queue reconnects while its first session may still be closing).
+    audiosocket_max_connections: int = 0
+
+    @property
+    def audiosocket_limit(self) -> int:
+        return self.audiosocket_max_connections or 2 * sum(s.max_channels for s in self.servers)
 
 
 def settings_from_mapping(data: Mapping[str, Any], where: str = "backend",
@@ -101,6 +108,10 @@ def settings_from_mapping(data: Mapping[str, Any], where: str = "backend",
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     if rest.get("amd", "none") not in ("none", "dialplan", "audio"):
         raise ValueError(f"{where}.amd: must be 'none', 'dialplan' or 'audio', not {rest.get('amd')!r}")
+    limit = rest.get("audiosocket_max_connections", 0)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ValueError(f"{where}.audiosocket_max_connections: must be a positive whole number "
+                         f"(or 0 for twice the servers' max_channels), not {limit!r}")
     if "queues" in rest:
         queues = rest["queues"]
         if isinstance(queues, str) or not isinstance(queues, Sequence):
