@@ -77,7 +77,9 @@ class RenderCache:
         self.evictions = 0
         self._lock = threading.Lock()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # Rendered prompts hold debtors' names and amounts: only our user may list or read them
+            # (each file is written 0600 by mkstemp; a directory we create is 0700).
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise TTSError(f"cannot create the TTS cache directory {self.directory}: {exc.strerror}") \
                 from None
@@ -107,7 +109,7 @@ class RenderCache:
 
     def put(self, key: RenderKey, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX)
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -112,3 +112,17 @@ def test_an_unusable_cache_directory_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(TTSError, match="cannot create the TTS cache directory"):
         RenderCache(blocker / "cache")
+
+
+def test_only_our_user_can_list_or_read_the_rendered_prompts(tmp_path: Path) -> None:
+    """Rendered prompts say a debtor's name and amount: the cache keeps them from other local users."""
+    old = os.umask(0o022)                      # a usual umask: directories would be world-listable
+    try:
+        cache = RenderCache(tmp_path / "tts")
+        cache.put(key(), b"\x00\x01" * 80)
+    finally:
+        os.umask(old)
+    stored = next(p for p in (tmp_path / "tts").rglob("*") if p.is_file())
+    for path in (tmp_path / "tts", stored.parent):
+        assert path.stat().st_mode & 0o777 == 0o700, path
+    assert stored.stat().st_mode & 0o777 == 0o600
