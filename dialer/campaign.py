@@ -25,7 +25,15 @@ import yaml
 from dialer.callbacks import CallbackConfig, read_callbacks
 from dialer.core.errors import ConfigError
 from dialer.core.records import Outcome
-from dialer.core.yamlconf import LineDict, Section, is_finite, load_yaml, load_yaml_text, safe_load
+from dialer.core.yamlconf import (
+    LineDict,
+    Section,
+    is_finite,
+    load_yaml,
+    load_yaml_text,
+    safe_load,
+    yaml_problem,
+)
 from dialer.pacing.settings import (
     DEFAULT_ABANDON_MESSAGE,
     HOURLY_CAP_MIN_AGENTS,
@@ -383,8 +391,7 @@ def set_campaign_key(text: str, source: str, dotted_key: str, value_text: str) -
     try:
         value = safe_load(value_text)
     except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{dotted_key}: {value_text!r} is not a valid value: {problem}",
+        raise ConfigError(f"{dotted_key}: {value_text!r} is not a valid value: {yaml_problem(exc)}",
                           where=source) from None
 
     document = load_yaml_text(text, source)
