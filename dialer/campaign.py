@@ -212,13 +212,16 @@ def _read_ivr_params(top: Section, ivr_flow: str) -> dict[str, Any]:
             raise sec.error(key, f"must be like the flow's default {default!r}, not {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise sec.error(key, f"must be a finite number, not {value!r}")
+        if isinstance(default, int | float) and not isinstance(default, bool) \
+                and not isinstance(value, int | float):
+            # The flow compares and computes with it: "twelve" would fail mid-call, not here.
+            raise sec.error(key, f"must be a number like the flow's default {default!r}, not {value!r}")
         out[key] = value
     return out
 
 
 def _read_webhooks(sec: Section) -> WebhooksConfig | None:
-    if not sec.has("url"):
-        sec.finish(("url", "secret_env"))
+    if not sec.remaining_keys():   # no webhooks; a secret_env without a url is a url forgotten
         return None
     url = sec.string("url", pattern=r"https?://\S+", hint="an http:// or https:// URL")
     secret_env = sec.string("secret_env", "CALLPACT_WEBHOOK_SECRET", pattern=r"[A-Z_][A-Z0-9_]*",
