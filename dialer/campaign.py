@@ -25,7 +25,15 @@ import yaml
 from dialer.callbacks import CallbackConfig, read_callbacks
 from dialer.core.errors import ConfigError
 from dialer.core.records import Outcome
-from dialer.core.yamlconf import LineDict, Section, is_finite, load_yaml, load_yaml_text, safe_load
+from dialer.core.yamlconf import (
+    LineDict,
+    Section,
+    is_finite,
+    load_yaml,
+    load_yaml_text,
+    safe_load,
+    yaml_problem,
+)
 from dialer.pacing.settings import (
     DEFAULT_ABANDON_MESSAGE,
     HOURLY_CAP_MIN_AGENTS,
@@ -204,13 +212,16 @@ def _read_ivr_params(top: Section, ivr_flow: str) -> dict[str, Any]:
             raise sec.error(key, f"must be like the flow's default {default!r}, not {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise sec.error(key, f"must be a finite number, not {value!r}")
+        if isinstance(default, int | float) and not isinstance(default, bool) \
+                and not isinstance(value, int | float):
+            # The flow compares and computes with it: "twelve" would fail mid-call, not here.
+            raise sec.error(key, f"must be a number like the flow's default {default!r}, not {value!r}")
         out[key] = value
     return out
 
 
 def _read_webhooks(sec: Section) -> WebhooksConfig | None:
-    if not sec.has("url"):
-        sec.finish(("url", "secret_env"))
+    if not sec.remaining_keys():   # no webhooks; a secret_env without a url is a url forgotten
         return None
     url = sec.string("url", pattern=r"https?://\S+", hint="an http:// or https:// URL")
     secret_env = sec.string("secret_env", "CALLPACT_WEBHOOK_SECRET", pattern=r"[A-Z_][A-Z0-9_]*",
@@ -383,8 +394,7 @@ def set_campaign_key(text: str, source: str, dotted_key: str, value_text: str) -
     try:
         value = safe_load(value_text)
     except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{dotted_key}: {value_text!r} is not a valid value: {problem}",
+        raise ConfigError(f"{dotted_key}: {value_text!r} is not a valid value: {yaml_problem(exc)}",
                           where=source) from None
 
     document = load_yaml_text(text, source)

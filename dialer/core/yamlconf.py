@@ -175,11 +175,22 @@ def load_yaml_text(text: str, source: str) -> Any:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError(f"refused: {exc.problem}", where=f"{source}, line {line}" if line else source) \
             from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(f"not valid YAML: {yaml_problem(exc)}", where=f"{source}, line {line}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"not valid YAML: {problem}", where=where) from None
+        raise ConfigError(f"not valid YAML: {yaml_problem(exc)}", where=where) from None
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's problem in one line: its ``str()`` spans lines, which breaks the one-line error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return f"non-printable character U+{code:04X} is not allowed (remove it from the text)"
+    problem = getattr(exc, "problem", None) or str(exc)
+    return " ".join(str(problem).split())
 
 
 def load_yaml(path: str | Path) -> Any:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import CliRunner, one_error_line
 
-from dialer.cli import main
 from dialer.core.phones import normalise_number
 from dialer.store.redis_server import _ping, socket_path_for
 
@@ -45,35 +45,11 @@ HEADER = "debtor_id,name,phone,amount_due,language\n"
 GOOD_ROWS = "d1,Jan de Vries,+31612345678,45.20,nl\nd5,Anna Bakker,06 12345681,99.95,en\n"
 
 
-class Cli:
-    """``callpact --redis-url URL ...`` in-process; returns (exit code, stdout, stderr)."""
-
-    def __init__(self, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-        self.redis_url = redis_url
-        self.capsys = capsys
-        self.tmp = tmp_path
-
-    def __call__(self, *args: str | Path) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--redis-url", self.redis_url, *map(str, args)])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str | Path) -> str:
-        code, out, err = self(*args)
-        assert code == 0, (args, out, err)
-        return out
+class Cli(CliRunner):
+    """The runner with this file's campaign: status as JSON, and loading ``nov``."""
 
     def status(self, name: str = "nov") -> dict[str, Any]:
         return json.loads(self.ok("campaign", "status", name, "--json"))
-
-    def write(self, name: str, content: str | bytes) -> Path:
-        path = self.tmp / name
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-        return path
 
     def load_campaign(self, text: str = CAMPAIGN) -> Path:
         path = self.write("nov.yaml", text)
@@ -84,15 +60,6 @@ class Cli:
 @pytest.fixture
 def cli(redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
     return Cli(redis_url, capsys, tmp_path)
-
-
-def one_error_line(err: str) -> str:
-    """The stderr of a refused command: exactly one line, ``callpact: error: ...``, no traceback."""
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("callpact: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def run_callpact(*args: str | Path, env: dict[str, str] | None = None,

@@ -5,4 +5,5 @@
 - :mod:`helpers.asterisk_testbed` — a real Asterisk built by ``tools/asterisk-testbed``, started per test.
 - :mod:`helpers.asterisk_fixtures` — AMI and AudioSocket traffic recorded from Asterisk 22.
 - :mod:`helpers.rtp_pcap` — RTP streams from and to pcap files, to hear what crossed the wire.
+- :mod:`helpers.cli` — the `callpact` command in-process against the real Redis, and its one-line errors.
 """
