@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,11 +30,13 @@ from dialer.export import export_attempts
 from dialer.outcome_journal import OutcomeJournal
 from dialer.scheduling import first_due, priority_score
 from dialer.simulation.always_open import always_open_campaign
+from dialer.simulation.debtor_generator import write_debtors_csv
 from dialer.store.redis_server import EmbeddedRedis, ensure_running, kill
 from dialer.store.redis_store import Store
 from sip.distributions import Fixed
 from sip.simulated import NetworkProfile, SimulatedAgents, SimulatedNetwork
 
+ROOT = Path(__file__).resolve().parents[2]
 RETRY = {"interrupted": "2h", "no_answer": "2h", "busy": "2h", "machine": "2h", "failed": "2h",
          "abandoned": "72h"}
 
@@ -149,3 +156,88 @@ def test_a_redis_outage_longer_than_the_retries_loses_no_outcome(servers: Server
     assert "outcome:interrupted" not in stats        # every real outcome survived, none reconciled
     assert not list(journal_dir.glob("*.jsonl"))      # replayed and removed
 
+
+def callpact(data: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dialer.cli", "--data-dir", str(data), *args],
+                          capture_output=True, text=True, timeout=60, check=False, env=env or cli_env())
+
+
+def cli_env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT), CALLPACT_HEARTBEAT_TTL="2", CALLPACT_FINISH_RETRY_S="1")
+
+
+def test_the_dialer_does_not_exit_0_while_outcomes_wait_in_its_journal(servers: Servers,
+                                                                        tmp_path: Path) -> None:
+    data = servers.data
+    servers.start()
+    (tmp_path / "c.yaml").write_text(always_open_campaign(
+        "jc", dial_mode="ratio", ratio=2.0, max_lines=10, calls_per_second=10, ring_timeout="15s",
+        retry=RETRY))
+    write_debtors_csv(tmp_path / "debtors.csv", 60, seed=5, invalid_share=0.0)
+    for args in (("campaign", "load", str(tmp_path / "c.yaml")),
+                 ("import", str(tmp_path / "debtors.csv"), "--campaign", "jc"), ("campaign", "start", "jc")):
+        done = callpact(data, *args)
+        assert done.returncode == 0, done.stderr
+
+    err = tmp_path / "dialer.err"
+    with err.open("wb") as fh:    # nobody answers: every call ends by itself within the 15 s ring timeout
+        proc = subprocess.Popen([sys.executable, "-m", "dialer.cli", "--data-dir", str(data), "dialer",
+                                 "--answer-prob", "0", "--exit-when-stopped"],
+                                stdout=subprocess.DEVNULL, stderr=fh, env=cli_env())
+
+    async def scenario() -> None:
+        store = await Store.open(servers.started[-1].url)
+        try:
+            async def calls() -> bool:
+                return len(await store.open_attempts("jc")) >= 3
+            await wait_for(calls, 30, "calls in progress")
+        finally:
+            await store.close()
+
+    journal_dir = data / "journal"
+    try:
+        asyncio.run(scenario())
+        servers.stop()
+        proc.send_signal(signal.SIGINT)      # Ctrl-C: no new calls; those in progress end unrecorded
+
+        deadline = time.monotonic() + 45
+        while "wait for Redis" not in err.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, err.read_text()
+            time.sleep(0.2)
+        assert "wait for Redis" in err.read_text(), err.read_text()
+        time.sleep(3)
+        assert proc.poll() is None, err.read_text()     # still waiting, not exited 0
+        (journal_file,) = journal_dir.glob("*.jsonl")
+        waiting = journal_file.read_text().splitlines()
+        assert waiting and str(journal_file) in err.read_text()
+        assert journal_file.stat().st_mode & 0o777 == 0o600
+        assert journal_dir.stat().st_mode & 0o777 == 0o700
+        assert "+316" not in err.read_text()              # numbers are not logged
+
+        proc.send_signal(signal.SIGINT)      # again: give up, and say where the outcomes wait
+        assert proc.wait(timeout=15) not in (0, None)
+        assert "replayed when a dialer next starts" in err.read_text()
+        assert journal_file.read_text().splitlines() == waiting
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    servers.start()
+    time.sleep(2.5)                           # the first dialer's heartbeat expires meanwhile
+    assert callpact(data, "campaign", "stop", "jc").returncode == 0
+    again = callpact(data, "dialer", "--exit-when-stopped")
+    assert again.returncode == 0, again.stderr
+    assert not list(journal_dir.glob("*.jsonl"))
+
+    async def check() -> list[dict[str, str]]:
+        store = await Store.open(servers.started[-1].url)
+        try:
+            await assert_every_attempt_has_one_outcome(store, "jc", tmp_path / "attempts.csv")
+            return await store.attempts("jc", [json.loads(line)["attempt_id"] for line in waiting])
+        finally:
+            await store.close()
+
+    rows = asyncio.run(check())
+    journaled = {json.loads(line)["attempt_id"]: json.loads(line)["outcome"] for line in waiting}
+    assert {r["attempt_id"]: r["outcome"] for r in rows} == journaled    # the real outcomes, not interrupted
