@@ -146,6 +146,14 @@ class OutcomeJournal:
                                 self.directory)
             finally:
                 os.close(fd)
+        for lock_path in self.directory.glob(f"*{_LOCK}"):     # left by dialers killed with nothing waiting
+            owner = lock_path.name.removesuffix(_LOCK)
+            if owner != self.owner and not (self.directory / f"{owner}{_SUFFIX}").exists():
+                fd = _take_lock(lock_path)
+                if fd is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        lock_path.unlink()
+                    os.close(fd)
         return adopted
 
     async def replay(self, store: CampaignStore) -> int:

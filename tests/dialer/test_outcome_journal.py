@@ -24,13 +24,14 @@ import pytest
 import redis
 
 from dialer.campaign import parse_campaign
-from dialer.core.records import Debtor
+from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
 from dialer.engine import CampaignEngine, Clock
 from dialer.export import export_attempts
-from dialer.outcome_journal import OutcomeJournal
+from dialer.outcome_journal import OutcomeJournal, PendingOutcome
 from dialer.scheduling import first_due, priority_score
 from dialer.simulation.always_open import always_open_campaign
 from dialer.simulation.debtor_generator import write_debtors_csv
+from dialer.store.port import AttemptStart
 from dialer.store.redis_server import EmbeddedRedis, ensure_running, kill
 from dialer.store.redis_store import Store
 from sip.distributions import Fixed
@@ -241,3 +242,44 @@ def test_the_dialer_does_not_exit_0_while_outcomes_wait_in_its_journal(servers: 
     rows = asyncio.run(check())
     journaled = {json.loads(line)["attempt_id"]: json.loads(line)["outcome"] for line in waiting}
     assert {r["attempt_id"]: r["outcome"] for r in rows} == journaled    # the real outcomes, not interrupted
+
+
+async def test_a_journal_replayed_twice_or_after_a_reconcile_counts_each_outcome_once(
+        store: Store, tmp_path: Path) -> None:
+    await store.save_campaign("c", "name: c\n")
+    await store.upsert_debtors("c", [(Debtor(f"D{i}", f"Debtor {i}", (f"+3161234567{i}",), Decimal("9")),
+                                      100.0, 0.0) for i in range(2)])
+    claims = await store.claim("c", 2, now=100.0)
+    ids = await store.begin_attempts("c", [AttemptStart(c, c.debtor.phones[0], 100.5) for c in claims])
+    state = DebtorState()
+    state.record_attempt(100.5)
+
+    def outcome(i: int, what: Outcome) -> PendingOutcome:
+        return PendingOutcome("c", ids[i], claims[i].debtor.debtor_id, what, {"ended_at": 130.0}, state,
+                              DebtorStatus.SCHEDULED, 7300.0, 0)
+
+    # A reconcile (another dialer) closed the second attempt first: its first outcome stands.
+    assert await outcome(1, Outcome.INTERRUPTED).record(store)
+    dead = OutcomeJournal(tmp_path / "j", "dead-dialer")
+    dead.append(outcome(0, Outcome.BUSY))
+    dead.append(outcome(0, Outcome.BUSY))           # written twice (a replay cut short, then a crash)
+    dead.append(outcome(1, Outcome.NO_ANSWER))
+    with (tmp_path / "j" / "dead-dialer.jsonl").open("a") as fh:
+        fh.write('{"campaign": "c", "attempt')      # torn by a crash before its fsync returned
+    os.close(dead._lock_fd)                          # the process dies: its lock goes with it
+    dead._lock_fd = None
+
+    journal = OutcomeJournal(tmp_path / "j", "next-dialer")
+    assert journal.adopt_orphans() == 3
+    assert not (tmp_path / "j" / "dead-dialer.jsonl").exists()
+    assert journal.path.stat().st_mode & 0o777 == 0o600 and (tmp_path / "j").stat().st_mode & 0o777 == 0o700
+    assert await journal.replay(store) == 0
+    assert not journal.path.exists()
+    stats = await store.stats("c")
+    assert stats["outcome:busy"] == 1 and stats["outcome:interrupted"] == 1
+    assert "outcome:no-answer" not in stats
+    rows = {r["attempt_id"]: r["outcome"] for r in await store.attempts("c", ids)}
+    assert rows == {ids[0]: "busy", ids[1]: "interrupted"}
+    assert await store.claimed_debtors("c") == []
+    journal.close()
+    assert not list((tmp_path / "j").iterdir())
