@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import math
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,9 +28,12 @@ from rich.table import Table
 
 from dialer import __version__
 from dialer.campaign import parse_campaign, set_campaign_key
-from dialer.core.errors import CallpactError, ConfigError, InputError
+from dialer.core.errors import CallpactError, ConfigError, InputError, StoreUnavailable
 from dialer.reports import campaign_report
 from dialer.store.redis_store import Store
+
+if TYPE_CHECKING:
+    from dialer.outcome_journal import OutcomeJournal
 
 # No markup (file names, YAML keys and values are printed as they are, brackets and all) and no
 # wrapping at 80 columns when piped: an error stays one line that scripts and logs can grep.
@@ -92,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     dial.add_argument("--seed", type=int, default=1)
     dial.add_argument("--exit-when-stopped", action="store_true",
                       help="exit once every served campaign is stopped and its calls ended")
+    dial.add_argument("--journal-dir", type=Path,
+                      help="where outcomes Redis could not take wait to be replayed (default: "
+                           "DATA_DIR/journal; with --redis-url/$REDIS_URL and no --data-dir, "
+                           "~/.local/state/callpact/journal)")
 
     demo = sub.add_parser("demo", help="run a demo campaign: a simulated working day in under a minute")
     demo.add_argument("--debtors", type=int, default=2000)
@@ -387,8 +397,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # -- dialer ---------------------------------------------------------------------------------------
 def cmd_dialer(args: argparse.Namespace) -> int:
+    import os
+
     from dialer.backends import SimSettings, open_backend
     from dialer.engine import CampaignEngine
+    from dialer.outcome_journal import OutcomeJournal, default_journal_dir
+
+    journal_dir = args.journal_dir or default_journal_dir(
+        args.data_dir, external_redis=bool(args.redis_url or os.environ.get("REDIS_URL")))
+    retry = os.environ.get("CALLPACT_FINISH_RETRY_S")     # tests: a Redis outage in seconds, not minutes
 
     async def body(store: Store) -> int:
         names = args.campaign or await store.campaigns()
@@ -397,13 +414,16 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         backend = await open_backend(args.network, config=args.backend_config, sim=SimSettings(
             agents=args.agents, answer_prob=args.answer_prob, seed=args.seed))
         network, where = backend.telephony, backend.where
+        journal = OutcomeJournal(journal_dir, store.owner)
         engines = [
             CampaignEngine(store, network, parse_campaign(await store.campaign_text(n), f"campaign {n}"),
-                           gc_mode="young")
+                           gc_mode="young", journal=journal,
+                           finish_retry_s=float(retry) if retry else None)
             for n in names
         ]
         loop = asyncio.get_running_loop()
         stops = [0]
+        give_up = asyncio.Event()
 
         def on_signal() -> None:
             stops[0] += 1
@@ -412,21 +432,51 @@ def cmd_dialer(args: argparse.Namespace) -> int:
                 for e in engines:
                     e.stop()
             else:
+                give_up.set()
                 for task in asyncio.all_tasks(loop):
                     if task.get_name().startswith("call-"):
                         task.cancel()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
-        await store.heartbeat("dialer")
-        console.print(f"dialer {store.owner} serving {', '.join(names)} on {where}; Ctrl-C to stop")
         try:
-            await asyncio.gather(*(e.run(exit_when_stopped=args.exit_when_stopped) for e in engines))
+            await store.heartbeat("dialer")
+            console.print(f"dialer {store.owner} serving {', '.join(names)} on {where}; Ctrl-C to stop")
+            try:
+                await asyncio.gather(*(e.run(exit_when_stopped=args.exit_when_stopped) for e in engines))
+            finally:
+                await network.close()
+            return await _replay_before_exit(store, journal, give_up)
         finally:
-            await network.close()
-        return 0
+            journal.close()
 
     return _run(args, body)
+
+
+async def _replay_before_exit(store: Store, journal: OutcomeJournal, give_up: asyncio.Event,
+                              every_s: float = 2.0, say_every_s: float = 30.0) -> int:
+    """Do not exit while outcomes wait in the journal: exiting 0 would tell a supervisor all is well."""
+    said = -math.inf
+    while journal.pending and not give_up.is_set():
+        try:
+            await store.heartbeat("dialer")
+            if not await journal.replay(store):
+                break
+        except StoreUnavailable:
+            pass
+        now = time.monotonic()
+        if now - said >= say_every_s:
+            said = now
+            err_console.print(f"callpact: {journal.pending} call outcome(s) wait for Redis in "
+                              f"{journal.path}; retrying (Ctrl-C again to exit; they are replayed at "
+                              "the next start)")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(give_up.wait(), every_s)
+    if journal.pending:
+        _error(f"{journal.pending} call outcome(s) are not in Redis yet; they stay in {journal.path} "
+               "and are replayed when a dialer next starts with this journal directory")
+        return 75       # EX_TEMPFAIL: the work is safe, but not done
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ from dialer.core.telephony import (
     Telephony,
 )
 from dialer.inbound import CallbackHandler, InboundRouter
+from dialer.outcome_journal import OutcomeJournal, PendingOutcome
 from dialer.pacing.policy import (
     Agentless,
     FixedRatio,
@@ -131,6 +132,7 @@ class EngineCounters:
     live: int = 0
     abandoned: int = 0
     lost_writes: int = 0
+    journaled: int = 0      # outcomes the store could not take in time, kept in the journal instead
 
     @property
     def abandon_rate(self) -> float:
@@ -163,14 +165,23 @@ class CampaignEngine:
     LAUNCHES_PER_TICK = 25
     #: With ``gc_mode="young"``, a full collection this often (it pauses for ~50 ms per 1,000 calls).
     FULL_GC_EVERY_S = 600.0
+    #: How long :meth:`_finish` retries a store that does not answer before it journals the outcome
+    #: (without a journal: gives it up). Long enough for a Redis restart or failover.
+    FINISH_RETRY_S = 85.0
+    #: Pause between tries to replay the journal while the store is away.
+    REPLAY_EVERY_S = 2.0
 
     def __init__(self, store: CampaignStore, telephony: Telephony, cfg: CampaignConfig, *,
                  clock: Clock | None = None, tick_s: float | None = None, control_every_s: float = 2.0,
                  reconcile_every_s: float | None = None,
                  on_tick: Callable[[CampaignEngine], Any] | None = None,
                  policy: PacingPolicy | None = None, gc_mode: str = "default",
-                 events: EventSender | None = None) -> None:
+                 events: EventSender | None = None, journal: OutcomeJournal | None = None,
+                 finish_retry_s: float | None = None) -> None:
         self.store = store
+        # Where outcomes go that the store cannot take (shared by a process's engines); None: lost.
+        self.journal = journal
+        self.finish_retry_s = self.FINISH_RETRY_S if finish_retry_s is None else finish_retry_s
         self.events = events            # where IVR webhook events go (None: the campaign's webhooks, if any)
         self.telephony = telephony
         self.cfg = cfg
@@ -202,6 +213,7 @@ class CampaignEngine:
         self._nothing_due_until = 0.0
         self._next_control = self._next_heartbeat = self._next_reconcile = 0.0
         self._reconciling: asyncio.Task[None] | None = None
+        self._replaying: asyncio.Task[None] | None = None
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -215,6 +227,10 @@ class CampaignEngine:
         """Pace the campaign until :meth:`stop`, ``until_epoch``, or (optionally) its stop state."""
         loop = asyncio.get_running_loop()
         await self._load_window()
+        if self.journal is not None:
+            # Before reconciling: an attempt whose outcome waits in a journal is not 'interrupted'.
+            self.journal.adopt_orphans()
+            await self.journal.replay(self.store)
         await self.reconcile()
         callbacks = self._answer_callers_back()
         self._prepare_flow_prompts()
@@ -263,6 +279,7 @@ class CampaignEngine:
                 if self._reconciling is not None:
                     await asyncio.wait({self._reconciling}, timeout=30)
                 await self._drain()
+                await self._stop_replaying()
             finally:
                 if quiet_gc:
                     gc.unfreeze()
@@ -616,8 +633,8 @@ class CampaignEngine:
                          ivr_outcome=fields.get("ivr_outcome"),
                          message_heard=fields.get("message_heard") == "1")
         hour = int(fields.get("answered_at", ended) // 3600 * 3600)
-        delay = 0.5
-        for attempt in range(12):
+        delay, waited, attempt = 0.5, 0.0, 0
+        while True:
             try:
                 await self.store.finish_attempt(
                     self.name, live.attempt_id, debtor.debtor_id, outcome, fields,
@@ -625,14 +642,21 @@ class CampaignEngine:
                 )
                 break
             except StoreUnavailable as exc:
+                attempt += 1
+                unrecorded = PendingOutcome(self.name, live.attempt_id, debtor.debtor_id, outcome, fields,
+                                            plan.state, plan.status, plan.due, hour)
+                if waited + delay > self.finish_retry_s:
+                    self._keep_unrecorded(unrecorded)
+                    break
                 log.warning("attempt %s: cannot record outcome yet (%s); retry %d",
-                            live.attempt_id, exc, attempt + 1)
-                await asyncio.sleep(delay)
+                            live.attempt_id, exc, attempt)
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:     # hung up while waiting (a second Ctrl-C): keep it
+                    self._keep_unrecorded(unrecorded)
+                    raise
+                waited += delay
                 delay = min(delay * 2, 10.0)
-        else:
-            self.counters.lost_writes += 1
-            log.error("attempt %s: outcome %s not recorded; it stays open and will be reconciled",
-                      live.attempt_id, outcome.value)
         self._calls.pop(live.attempt_id, None)
         if plan.due is not None:
             self._nothing_due_until = min(self._nothing_due_until, plan.due)
@@ -651,6 +675,50 @@ class CampaignEngine:
             self._window.setdefault(hour, [0, 0])[1] += 1
             log.info("attempt %s to %s abandoned: no agent within %.1f s", live.attempt_id,
                      mask_number(live.phone), self.cfg.pacing.agent_patience_s)
+
+    def _keep_unrecorded(self, item: PendingOutcome) -> None:
+        """The store stayed away past the retry window: journal the outcome, replay it when it is back."""
+        if self.journal is not None:
+            try:
+                self.journal.append(item)
+            except OSError as exc:
+                log.error("attempt %s: cannot write the outcome journal %s: %s", item.attempt_id,
+                          self.journal.path, exc.strerror or exc)
+            else:
+                self.counters.journaled += 1
+                log.error("attempt %s: outcome %s kept in %s until the store answers", item.attempt_id,
+                          item.outcome.value, self.journal.path)
+                if self._replaying is None:
+                    self._replaying = asyncio.create_task(self._replay_in_background(), name="replay")
+                return
+        self.counters.lost_writes += 1
+        log.error("attempt %s: outcome %s not recorded; it stays open and will be reconciled",
+                  item.attempt_id, item.outcome.value)
+
+    async def _replay_in_background(self) -> None:
+        assert self.journal is not None
+        try:
+            while self.journal.pending:
+                await asyncio.sleep(self.REPLAY_EVERY_S)
+                try:
+                    await self.store.heartbeat(f"campaign {self.name}")   # alive again before replaying
+                    await self.journal.replay(self.store)
+                except StoreUnavailable:
+                    continue
+        except Exception:
+            log.exception("campaign %s: replaying the outcome journal failed", self.name)
+        finally:
+            self._replaying = None
+
+    async def _stop_replaying(self) -> None:
+        """At the end of a run: one last replay; what still waits is the caller's (or the next start's)."""
+        if self._replaying is not None:
+            self._replaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replaying
+        if self.journal is not None and self.journal.pending:
+            with contextlib.suppress(StoreUnavailable):
+                await self.journal.replay(self.store)
 
     # -- crash recovery --------------------------------------------------------------------------
     async def _reconcile_in_background(self) -> None:
