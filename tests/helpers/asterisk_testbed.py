@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -102,3 +103,25 @@ class Sipp:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
             await self.proc.wait()
+
+
+def messages_log_size(state: dict) -> int:
+    """Where the testbed's messages.log ends now: a test reads the SIP traffic of its own calls from here."""
+    log = Path(state["dir"]) / "log" / "messages.log"
+    return log.stat().st_size if log.exists() else 0
+
+
+def sip_sent(state: dict, since: int, port: int) -> list[str]:
+    """Every SIP message Asterisk sent to 127.0.0.1:``port`` after offset ``since`` of messages.log.
+
+    The testbed logs each message (pjsip debug) as one log entry: a ``[date] VERBOSE...`` line that
+    says ``<--- Transmitting SIP ... to UDP:host:port --->``, then the message's own lines.
+    """
+    log = Path(state["dir"]) / "log" / "messages.log"
+    with log.open("rb") as f:
+        f.seek(since)
+        text = f.read().decode(errors="replace")
+    entries = re.split(r"\n(?=\[\d{4}-\d\d-\d\d )", text)
+    wanted = f"to UDP:127.0.0.1:{port} --->"
+    return [entry.split("--->", 1)[1] for entry in entries
+            if "<--- Transmitting SIP" in entry and wanted in entry]

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.asterisk_testbed import Sipp, asterisk, run_testbed, settings_for  # noqa: F401 - a fixture
+from helpers.asterisk_testbed import (  # noqa: F401 - a fixture
+    SIPP_DIR,
+    Sipp,
+    asterisk,
+    messages_log_size,
+    run_testbed,
+    settings_for,
+    sip_sent,
+)
 from helpers.sip_peers import free_udp_port
 
 from audio.prompts import PromptRenderer
@@ -181,6 +189,39 @@ async def test_live_answer_is_transferred_to_a_queue_agent(asterisk: dict,  # no
     assert hangup.kind is CallEventKind.HANGUP and hangup.cause is HangupCause.NORMAL
 
 
+async def test_a_debtors_carrier_never_learns_who_the_agent_is(asterisk: dict,  # noqa: F811
+                                                               backend: AsteriskTelephony) -> None:
+    """At the bridge Asterisk updates the debtor's side with the agent as the connected party (a
+    re-INVITE with P-Asserted-Identity "Agent One" <sip:agent1@...>): the carrier must only ever
+    see the campaign's caller ID."""
+    agent = await Sipp("uas_agent", port=asterisk["agent_port"]).start()
+    debtor = await Sipp("uas_customer_wait", port=asterisk["debtor_port"]).start()
+    since = messages_log_size(asterisk)
+    try:
+        for _ in range(50):
+            if backend.agents.snapshot().idle:
+                break
+            await asyncio.sleep(0.1)
+        call = await backend.originate(request("it-identity"))
+        events = call.events()
+        await until_answered(events)
+        who = await call.connect_agent("collections", 15, {"debtor_id": "D-19"})
+        hangup = await next_event(events, 20)   # the agent hangs up after 4 s; the debtor follows
+        await asyncio.sleep(0.5)                # the last messages reach the log
+    finally:
+        await agent.stop()
+        await debtor.stop()
+    to_debtor = sip_sent(asterisk, since, asterisk["debtor_port"])
+    assert who == "Agent One"
+    assert hangup.kind is CallEventKind.HANGUP
+    invite = next(m for m in to_debtor if m.lstrip().startswith("INVITE "))
+    assert "0201234567" in invite.split("\n\n")[0]         # the campaign's caller ID is presented
+    after_invite = to_debtor[to_debtor.index(invite) + 1:]
+    assert any(m.lstrip().startswith("BYE ") for m in after_invite)   # the trace covers the bridge
+    leaks = [m for m in to_debtor if "agent1" in m.lower() or "agent one" in m.lower()]
+    assert leaks == [], leaks[0]
+
+
 def queue_pause(state: dict, paused: bool) -> str:
     """Pause or unpause Agent One as a supervisor would, from Asterisk's CLI."""
     verb = "pause" if paused else "unpause"
@@ -285,6 +326,48 @@ async def test_a_callback_reaches_the_inbound_handler_with_who_called(asterisk: 
     assert inbound.caller_name == "Jan Jansen"
     assert played is not None and played.completed
     assert rc == 0                             # sipp saw the call through to our BYE
+
+
+def agent_talking(tmp_path: Path, seconds: int) -> Path:
+    """The queue agent's phone (uas_agent) answering and talking ``seconds`` before hanging up."""
+    scenario = (SIPP_DIR / "uas_agent.xml").read_text().replace('<pause milliseconds="4000"/>',
+                                                              f'<pause milliseconds="{seconds * 1000}"/>')
+    (tmp_path / "uas_agent_talking.xml").write_text(scenario)
+    return tmp_path / "uas_agent_talking"
+
+
+async def test_a_caller_back_put_through_to_an_agent_stays_on_until_someone_hangs_up(
+        asterisk: dict, backend: AsteriskTelephony, tmp_path: Path) -> None:  # noqa: F811
+    """The inbound handler returns once the agent has answered; the call is theirs from then on, so
+    callpact must not hang it up (the caller used to be cut off within milliseconds of the answer)."""
+    connected: asyncio.Queue = asyncio.Queue()
+
+    async def handler(call: Call, inbound: Inbound) -> None:
+        who = await call.connect_agent("collections", 20, {"campaign": "it"})
+        await connected.put((call, who, time.monotonic()))
+
+    backend.set_inbound_handler(handler)
+    agent = await Sipp(str(agent_talking(tmp_path, 10)), port=asterisk["agent_port"]).start()
+    caller = await Sipp("uac_inbound", port=free_udp_port(), remote=f"127.0.0.1:{asterisk['sip_port']}",
+                        service="0201234567").start()
+    try:
+        call, who, answered_at = await asyncio.wait_for(connected.get(), 40)
+        caller_rc = await caller.wait(30)          # the caller's sipp ends when it gets a BYE
+        caller_gone_at = time.monotonic()
+        agent_rc = await agent.wait(10)
+        events = call.events()
+        last = await next_event(events, 10)
+        while last.kind is not CallEventKind.HANGUP:
+            last = await next_event(events, 10)
+    finally:
+        await caller.stop()
+        await agent.stop()
+    assert who == "Agent One"
+    talked = caller_gone_at - answered_at
+    assert talked >= 9.0, f"the caller was cut off {talked:.1f} s after the agent answered"
+    assert caller_rc == 0
+    assert agent_rc == 0                           # the agent's own BYE ended it (no BYE came at them)
+    assert last.cause is HangupCause.NORMAL       # not LOCAL: callpact did not hang up
 
 
 async def test_asterisk_restart_ends_live_calls_once_and_dialling_resumes(asterisk: dict,  # noqa: F811
