@@ -142,6 +142,8 @@ class AsteriskCall(Call):
         self._notices: asyncio.Queue[Notice] = asyncio.Queue()
         self._transferring = False
         self._local_hangup = False
+        #: Who took the call in the agent queue; from then on it is the agent's, not callpact's.
+        self.agent: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- wiring from the backend ---------------------------------------------------------------
@@ -275,7 +277,8 @@ class AsteriskCall(Call):
                 except TimeoutError:
                     return None
                 if notice.kind is NoticeKind.AGENT_CONNECTED:
-                    return notice.value or "agent"
+                    self.agent = notice.value or "agent"
+                    return self.agent
                 if notice.kind is NoticeKind.QUEUE_LEFT:
                     log.info("call %s: no agent of %s within %.0f s (%s)", self.attempt_id, queue,
                              patience_s, notice.value)
@@ -547,7 +550,10 @@ class AsteriskTelephony(Telephony):
             await handler(call, inbound)
         except Exception:
             log.exception("inbound call %s: handler failed", inbound.call_id)
-        if not call.ended:
+        # Once an agent has answered, the caller is in Queue()'s bridge and the handler has nothing
+        # left to do: hanging up here cut the caller off as the agent said hello. The agent's or the
+        # caller's hangup ends it (AMI reports it, as for an outbound call put through).
+        if not call.ended and call.agent is None:
             await call.hangup()
 
     def _spawn(self, coro: Any) -> None:

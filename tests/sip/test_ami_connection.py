@@ -105,6 +105,8 @@ class FakeAmi:
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\n\r\n"
                                  f"Event: Hangup\r\nUniqueid: {channel.group(1) if channel else ''}\r\n"
                                  "Cause: 16\r\n\r\n".encode())
+                elif name.lower() in ("setvar", "redirect") and self.queue_originates:
+                    writer.write(f"Response: Success\r\nActionID: {aid}\r\n\r\n".encode())
                 elif name.lower() == "queuestatus":
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n"
                                  f"Event: QueueStatusComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n"

@@ -81,3 +81,39 @@ async def test_without_a_handler_the_caller_is_refused() -> None:
         await telephony.close()
         await fake.close()
     assert [name for _, name in fake.actions].count("Hangup") == 1
+
+
+async def test_a_caller_back_put_through_to_an_agent_is_left_to_them() -> None:
+    """The handler returns once the agent answers; callpact must not hang up on the pair."""
+    fake = FakeAmi(queue_originates=True)
+    telephony = await start(fake)
+    taken: asyncio.Queue[str | None] = asyncio.Queue()
+
+    async def handler(call: Call, inbound: Inbound) -> None:
+        await taken.put(await call.connect_agent("collections", 10, {"campaign": "it"}))
+
+    telephony.set_inbound_handler(handler)
+    channel = "1700000000.9"
+    try:
+        fake.writers[0].write(inbound_event(str(uuid.uuid4()), channel))
+        for _ in range(100):                      # connect_agent has sent its Redirect
+            if any(name == "Redirect" for _, name in fake.actions):
+                break
+            await asyncio.sleep(0.05)
+        fake.writers[0].write(f"Event: AgentConnect\r\nUniqueid: {channel}\r\n"
+                              "MemberName: Agent One\r\n\r\n".encode())
+        agent = await asyncio.wait_for(taken.get(), 10)
+        await asyncio.sleep(0.5)                  # the old code hung up within milliseconds
+        hangups_while_talking = [name for _, name in fake.actions].count("Hangup")
+        fake.writers[0].write(f"Event: Hangup\r\nUniqueid: {channel}\r\nCause: 16\r\n\r\n".encode())
+        server = next(iter(telephony.servers.values()))
+        for _ in range(100):                      # the agent's hangup ends the call on our side too
+            if channel not in server.calls:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await telephony.close()
+        await fake.close()
+    assert agent == "Agent One"
+    assert hangups_while_talking == 0
+    assert channel not in server.calls

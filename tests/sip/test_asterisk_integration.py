@@ -215,7 +215,7 @@ async def test_a_debtors_carrier_never_learns_who_the_agent_is(asterisk: dict,  
     assert who == "Agent One"
     assert hangup.kind is CallEventKind.HANGUP
     invite = next(m for m in to_debtor if m.lstrip().startswith("INVITE "))
-    assert "0201234567" in invite.split("\n\n")[0]         # the campaign's caller ID is presented
+    assert "0201234567" in invite.split("\r\n\r\n")[0]         # the campaign's caller ID is presented
     leaks = [m for m in to_debtor if "agent1" in m.lower() or "agent one" in m.lower()]
     assert leaks == [], leaks[0]
     after_invite = to_debtor[to_debtor.index(invite) + 1:]
