@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import math
@@ -377,9 +378,29 @@ def print_report(report: dict[str, Any]) -> None:
             f"{k} {v}" for k, v in report["callbacks_handled_by"].items()) + "; rules: " + ", ".join(
             f"{k} {v}" for k, v in report["callback_rules"].items()))
     console.print(t)
+    if "window_open" in report and not report["window_open"]:
+        # Under the table, whole: a table cell is cut to the terminal's width, and this line is the
+        # answer to "why is nothing being called?".
+        console.print(_closed_window_line(report))
 
 
 # -- export --------------------------------------------------------------------------------------
+def _closed_window_line(report: dict[str, Any]) -> str:
+    """Why nothing is due: the window, when it opens, and (only when the law is what closes it)
+    how a lab may lift the law, so the hint never suggests it fixes the campaign's own hours."""
+    line = f"calling window closed ({report['window_closed_because']})"
+    opens = report.get("window_opens_at")
+    if opens:
+        at = dt.datetime.fromisoformat(opens)
+        line += f" — opens {at:%a %Y-%m-%d %H:%M} {report['window_timezone']}"
+    else:
+        line += " — no window opens within 400 days"
+    if report.get("window_closed_by_law"):
+        line += (f" (the {report['jurisdiction']} calling-hour rules; for tests and labs only, "
+                 f"`jurisdiction: none` removes them)")
+    return line
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from dialer.export import export_attempts
 

@@ -9,12 +9,14 @@ and the tests read the same numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
 from dialer.campaign import parse_campaign
 from dialer.pacing.settings import amd_false_positives, ofcom_abandon_rate
 from dialer.store.redis_store import Store
+from dialer.windows import CallingWindows, zone
 
 
 async def campaign_report(store: Store, name: str, now: float | None = None) -> dict[str, Any]:
@@ -55,7 +57,24 @@ async def campaign_report(store: Store, name: str, now: float | None = None) -> 
         "worst_hour_abandon_rate": worst,
         "max_abandon_rate": cfg.pacing.max_abandon_rate,
         "hourly_cap": cfg.pacing.hourly_cap,
+        **_window_report(cfg.windows, now),
         **_ivr_report(stats),
+    }
+
+
+def _window_report(windows: CallingWindows, now: float) -> dict[str, Any]:
+    """The calling window in the campaign's own time zone (debtors in other zones may differ):
+    "0 due now" on a Sunday is the law at work, and the operator should see so and when it ends."""
+    tz = windows.default_timezone
+    st = windows.state(now, tz)
+    opens = None if st.opens_at is None else dt.datetime.fromtimestamp(st.opens_at, zone(tz)).isoformat()
+    return {
+        "window_open": st.open,
+        "window_opens_at": opens,
+        "window_timezone": tz,
+        "window_closed_because": st.closed_because,
+        "window_closed_by_law": st.closed_by_law,
+        "jurisdiction": windows.jurisdiction.value,
     }
 
 

@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -240,6 +240,41 @@ class CallingWindows:
                 break
             end = nxt[1]
         return end
+
+    def state(self, at: float, tz: str | None = None) -> WindowState:
+        """Whether the window is open at ``at`` and, when closed, why and until when: an operator
+        who sees "0 due now" must be able to tell the law from a stalled dialer."""
+        zi = self._zone(tz)
+        if self._open_span(at, zi) is not None:
+            return WindowState(True, at, None, False)
+        day = dt.datetime.fromtimestamp(at, zi).date()
+        env, name = self.envelope, _DAY_NAMES[day.weekday()]
+        rules = f"{self.jurisdiction.value} rules"
+        if day in self.extra_closed_dates:
+            reason, by_law = "a closed date of this campaign", False
+        elif day.weekday() in env.closed_weekdays:
+            reason, by_law = f"{name}; {rules}", True
+        elif self.is_closed_day(day):
+            by_law = env.holidays_mandatory
+            reason = f"public holiday; {rules}" if by_law else "public holiday"
+        else:
+            # The envelope only ever narrows the campaign's own hours: the law closes the window
+            # exactly when the same hours without it would be open.
+            by_law = replace(self, jurisdiction=Jurisdiction.NONE).is_open(at, tz)
+            reason = f"outside {rules}' hours" if by_law else (
+                f"outside calling hours ({name})" if self.weekly[day.weekday()]
+                else f"no calling hours on {name}")
+        return WindowState(False, self.next_open(at, tz), reason, by_law)
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """The calling window at one instant, as ``campaign status`` reports it."""
+
+    open: bool
+    opens_at: float | None        # ``at`` itself when open; None when nothing opens within the horizon
+    closed_because: str | None    # e.g. "Sunday; NL rules"
+    closed_by_law: bool           # the jurisdiction's envelope, not the campaign's hours, closes it
 
 
 

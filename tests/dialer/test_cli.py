@@ -10,6 +10,7 @@ redis-server is left behind.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import re
@@ -17,7 +18,9 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers.cli import CliRunner, one_error_line
@@ -256,6 +259,37 @@ def test_a_small_desk_may_choose_which_abandon_bar_its_hours_answer_to(cli: Cli)
     code, _, err = cli("campaign", "set", "nov", "pacing.hourly_cap", "sometimes")
     assert code == 2 and "pacing.hourly_cap: must be one of auto, always, never" in one_error_line(err)
     assert cli.status()["hourly_cap"] == "never"
+
+
+def _at(local: str) -> float:
+    return dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Europe/Amsterdam")).timestamp()
+
+
+def test_status_says_when_the_law_closes_the_window_and_when_it_opens(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.load_campaign()
+    sunday = _at("2026-12-06T12:00")
+    monkeypatch.setattr("dialer.reports.time", SimpleNamespace(time=lambda: sunday))
+    status = cli.status()
+    assert (status["window_open"], status["window_opens_at"]) == (False, "2026-12-07T09:00:00+01:00")
+    assert status["window_closed_because"] == "Sunday; NL rules" and status["window_closed_by_law"]
+    shown = cli.ok("campaign", "status", "nov")
+    assert "closed (Sunday; NL rules) — opens Mon 2026-12-07 09:00 Europe/Amsterdam" in shown
+    assert "`jurisdiction: none` removes them" in shown
+
+
+def test_status_hints_at_no_jurisdiction_only_when_the_law_is_what_closes_the_window(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli.load_campaign()  # Monday and Tuesday only
+    clock = SimpleNamespace(time=lambda: _at("2026-12-09T12:00"))  # a Wednesday
+    monkeypatch.setattr("dialer.reports.time", clock)
+    shown = cli.ok("campaign", "status", "nov")
+    assert "closed (no calling hours on Wednesday) — opens Mon 2026-12-14 09:00" in shown
+    assert "jurisdiction: none" not in shown and not cli.status()["window_closed_by_law"]
+    clock.time = lambda: _at("2026-12-07T10:00")  # Monday, inside the campaign's hours
+    status = cli.status()
+    assert status["window_open"] and status["window_closed_because"] is None
+    assert "calling window" not in cli.ok("campaign", "status", "nov")
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [
