@@ -176,13 +176,19 @@ class AmiConnection:
             transport_protocol = await loop.create_connection(_Protocol, self.host, self.port)
         except OSError as exc:
             self.last_error = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-            log.warning("AMI %s: cannot connect (%s); retrying in %.0f s", self.name,
-                        self.last_error, self._backoff)
+            log.log(self._level(logging.WARNING), "AMI %s: cannot connect (%s); retrying in %.0f s",
+                    self.name, self.last_error, self._backoff)
             self._schedule_reconnect()
             return
         done: asyncio.Future[Any] = loop.create_future()
         done.set_result(transport_protocol)
         manager.connection_made(done)
+
+    def _level(self, level: int) -> int:
+        """Until the first login, ``start`` raises what went wrong as one line: the tries before it
+        are debug detail, not warnings printed ahead of that line."""
+        starting = self._first_login is not None and not self._first_login.done()
+        return logging.DEBUG if starting else level
 
     def _schedule_reconnect(self) -> None:
         if self.closed or self.failed is not None:
@@ -200,7 +206,7 @@ class AmiConnection:
                                   f"{': ' + message if message else ''} (check manager.conf user, "
                                   "secret and permit)")
             self.failed = error
-            log.error("%s", error)
+            log.log(self._level(logging.ERROR), "%s", error)
             if self._first_login is not None and not self._first_login.done():
                 self._first_login.set_exception(error)
             if self.manager is not None:

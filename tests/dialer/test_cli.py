@@ -9,14 +9,20 @@ redis-server is left behind.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import datetime as dt
 import json
+import logging
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers.cli import CliRunner, one_error_line
+from helpers.fake_ami import FakeAmi
 
 from dialer.core.phones import normalise_number
 from dialer.store.redis_server import _ping, socket_path_for
@@ -381,6 +388,44 @@ def test_path_and_argument_mistakes_are_one_line_errors(cli: Cli, args: list[str
 
 
 # -- 5. subprocess: real exit codes, no tracebacks -----------------------------------------------------
+
+
+@contextlib.contextmanager
+def rejecting_ami() -> Iterator[int]:
+    """A scripted AMI that rejects every login, on its own loop and thread (``main`` runs its own
+    loop); yields its port."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = FakeAmi(accept_login=False)
+    port = asyncio.run_coroutine_threadsafe(fake.start(), loop).result(5)
+    try:
+        yield port
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+@pytest.mark.parametrize(("peer", "expected"), [
+    ("rejects the login", "login as 'callpact' rejected: Authentication failed"),
+    ("is not listening", "no successful login within 2 s (connection refused)"),
+])
+def test_a_failed_asterisk_start_is_one_line_and_no_warnings_before_it(
+        cli: Cli, caplog: pytest.LogCaptureFixture, peer: str, expected: str) -> None:
+    cli.load_campaign()
+    with rejecting_ami() as port:
+        if peer == "is not listening":
+            with socket.socket() as s:    # a port nobody listens on: bound, never listening
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        config = cli.write("asterisk.yaml", f"backend:\n  connect_timeout_s: 2\n  servers:\n"
+                                            f"    - {{host: 127.0.0.1, ami_port: {port}, secret: wrong}}\n")
+        with caplog.at_level(logging.WARNING):
+            code, _, err = cli("dialer", "--backend", "asterisk", "--backend-config", config)
+    assert code == 2 and expected in one_error_line(err)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
