@@ -61,5 +61,6 @@ async def export_attempts(store: Store, campaign: str, out: Path) -> int:
 
 
 async def export_callbacks(store: Store, campaign: str, out: Path) -> int:
-    """Every inbound call back with the routing rule that fired and what came of it (caller masked)."""
+    """Every inbound call back with the routing rule that fired and what came of it; the caller's
+    number unmasked, like the attempts export, so a caller no debtor matches can be rung back."""
     return await _write(store.iter_callbacks(campaign), CALLBACK_COLUMNS, ("arrived_at", "ended_at"), out)

@@ -88,8 +88,9 @@ class CallbackHandler:
     async def __call__(self, call: Call, inbound: Inbound) -> None:
         cfg = self.cfg
         started = self.now()
-        fields: dict[str, Any] = {"call_id": inbound.call_id, "caller": mask_number(inbound.caller),
-                                  "arrived_at": started}
+        # Unmasked, as in the attempts export: the record is the user's own data, and a caller no debtor
+        # matches is otherwise lost to whoever should ring them back. Logs stay masked.
+        fields: dict[str, Any] = {"call_id": inbound.call_id, "caller": inbound.caller, "arrived_at": started}
         # Trunks send the caller's number in many forms (0612..., 0031612..., +31 6 12...); debtors are
         # stored as E.164. A withheld or unreadable number matches nobody: the general menu.
         number = _e164(inbound.caller, cfg.numbers.default_region)
