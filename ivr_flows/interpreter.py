@@ -69,6 +69,12 @@ class Listen:
     initial_digits: str = ""
 
 
+# The reply to a SendEvent when the campaign has no receiver for events: the flow takes its failure
+# branch as for a failed delivery, but the record says "not-configured", so a lab without a
+# ``webhooks:`` section is never mistaken for a receiver that refused.
+NOT_CONFIGURED = "not-configured"
+
+
 @dataclass(frozen=True)
 class SendEvent:
     node: str
@@ -114,7 +120,7 @@ class FlowResult:
     message_heard: bool
     ended_by: str                  # "flow", "caller", "agent" (transferred) or "limit"
     agent: str | None = None
-    events: tuple[tuple[str, bool], ...] = ()
+    events: tuple[tuple[str, str], ...] = ()   # (event, "ok" | "failed" | NOT_CONFIGURED)
 
     def attempt_fields(self) -> dict[str, str]:
         """The flat fields the attempt record and the CSV export keep."""
@@ -131,7 +137,7 @@ class FlowResult:
         for key, value in self.values.items():
             out[key] = _text(value)
         if self.events:
-            out["webhooks"] = " ".join(f"{e}:{'ok' if ok else 'failed'}" for e, ok in self.events)
+            out["webhooks"] = " ".join(f"{e}:{status}" for e, status in self.events)
         return out
 
 
@@ -184,7 +190,7 @@ class _State:
     path: list[str] = field(default_factory=list)
     inputs: list[InputRecord] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
-    events: list[tuple[str, bool]] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
     message_heard: bool = False
     pending_digits: str = ""
 
@@ -255,10 +261,11 @@ class FlowRun:
                     node_id = node.next
                 elif isinstance(node, Webhook):
                     payload = {name: _json_value(s.facts.get(name)) for name in node.send}
-                    ok = yield SendEvent(node.id, node.event, payload, node.timeout_s)
-                    ok = ok is True
+                    reply = yield SendEvent(node.id, node.event, payload, node.timeout_s)
+                    ok = reply is True
                     s.facts[f"{node.event}_ok"] = ok
-                    s.events.append((node.event, ok))
+                    s.events.append((node.event, "ok" if ok else
+                                     NOT_CONFIGURED if reply == NOT_CONFIGURED else "failed"))
                     node_id = node.next if ok else node.on_failure
                 elif isinstance(node, Transfer):
                     if node.prompt:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from dialer.core.telephony import Call, PlayResult
 from ivr_flows.interpreter import (
+    NOT_CONFIGURED,
     ConnectAgent,
     Finish,
     FlowResult,
@@ -50,7 +51,7 @@ async def run_flow(call: Call, run: FlowRun, *, sender: EventSender | None = Non
                                       max_digits=action.max_digits, timeout_s=action.timeout_s,
                                       terminator=action.terminator, initial_digits=action.initial_digits)
         elif isinstance(action, SendEvent):
-            reply = False
+            reply = NOT_CONFIGURED
             if sender is not None:
                 try:
                     reply = await sender.send(action.event, action.payload, action.timeout_s, run.context)

@@ -108,6 +108,21 @@ def test_an_ivr_campaign_records_each_choice_and_exports_it(redis_url: str, tmp_
     assert stored == Counter(r["ivr_outcome"] for r in rows if r["ivr_outcome"])   # counters agree
 
 
+def test_events_with_no_webhooks_configured_are_exported_as_not_configured_not_failed(
+        redis_url: str, tmp_path: Path) -> None:
+    async def body(store: Store) -> None:
+        cfg = await load(store, 40)
+        assert cfg.webhooks is None
+        net = network(answer=1.0, machine=0.0)
+        await net.start()
+        await CampaignEngine(store, net, cfg, clock=Clock(START)).run(until_epoch=START + 3600)
+        await export_attempts(store, cfg.name, tmp_path / "attempts.csv")
+
+    simulate(redis_url, body)
+    sent = [e for r in rows_of(tmp_path / "attempts.csv") for e in r["webhooks"].split()]
+    assert sent and all(e.endswith(":not-configured") for e in sent), sent
+
+
 def test_callers_back_are_routed_recorded_and_exported(redis_url: str, tmp_path: Path) -> None:
     async def body(store: Store) -> tuple[dict[str, int], int, int]:
         cfg = await load(store, 60)
