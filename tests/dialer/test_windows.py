@@ -215,3 +215,23 @@ def test_unknown_timezone_and_day_are_refused() -> None:
     assert "calling_hours.timezone" in str(err) and err.where == "c.yaml, line 3"
     err = refused("calling_hours:\n  weekly:\n    monday: [\"09:00-12:00\"]\n")
     assert "calling_hours.weekly.monday: unknown key" in str(err) and "mon, " in str(err)
+
+
+@pytest.mark.parametrize(("when", "because", "by_law", "opens"), [
+    (at(2026, 12, 6, 12), "Sunday; NL rules", True, at(2026, 12, 7, 9)),
+    (at(2026, 12, 25, 12), "public holiday; NL rules", True, at(2026, 12, 28, 9)),   # Christmas, a Friday
+    (at(2026, 12, 7, 18), "outside calling hours (Monday)", False, at(2026, 12, 8, 9)),
+    (at(2026, 12, 7, 10), None, False, at(2026, 12, 7, 10)),
+])
+def test_the_window_state_says_why_it_is_closed_and_whether_the_law_closes_it(
+        when: float, because: str | None, by_law: bool, opens: float) -> None:
+    state = NL.state(when)
+    assert (state.open, state.closed_because, state.closed_by_law, state.opens_at) == (
+        because is None, because, by_law, opens)
+
+
+def test_hours_beyond_the_envelope_are_closed_by_the_law_not_the_campaign() -> None:
+    late = CallingWindows(weekly=week(mon=[("09:00", "22:00")]))     # built by hand: the file would refuse it
+    state = late.state(at(2026, 12, 7, 21))
+    assert (state.closed_because, state.closed_by_law) == ("outside NL rules' hours", True)
+    assert state.opens_at == at(2026, 12, 14, 9)
