@@ -133,7 +133,7 @@ def test_a_webhook_receiver_that_raises_takes_the_fallback_branch() -> None:
 
     results = run_virtual(main())
     events = [e for r in results for e in r.events]
-    assert events and all(ok is False for _, ok in events)
+    assert events and all(status == "failed" for _, status in events)   # refused, not "not-configured"
     assert all(r.outcome is not FlowOutcome.PAYMENT_LINK for r in results)
 
 
