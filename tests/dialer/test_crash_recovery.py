@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.waiting import wait_for
 
 from dialer.simulation.always_open import always_open_campaign
 from dialer.simulation.debtor_generator import write_debtors_csv
@@ -36,16 +37,6 @@ def start_dialer(data: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as fh:
         return subprocess.Popen([*CALLPACT, "--data-dir", str(data), "-v", "dialer", "--agents", "4",
                                  "--answer-prob", "0.7", "--seed", "3"], stdout=fh, stderr=fh, env=env)
-
-
-async def wait_for(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_kill_9_mid_campaign_loses_no_attempt_and_calls_nobody_too_soon(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
+from helpers.waiting import wait_for
 
 from dialer.campaign import parse_campaign
 from dialer.core.records import Debtor, DebtorState, DebtorStatus, Outcome
@@ -77,16 +77,6 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
     for server in s.started:
         if server.started_here:
             kill(server)
-
-
-async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def assert_every_attempt_has_one_outcome(store: Store, campaign: str, out: Path) -> dict[str, int]:
