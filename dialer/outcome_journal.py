@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dialer.core.file_lock import try_lock
 from dialer.core.records import DebtorState, DebtorStatus, Outcome
 from dialer.store.port import CampaignStore
 
@@ -99,7 +99,7 @@ class OutcomeJournal:
         self.path = directory / f"{owner}{_SUFFIX}"
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
-        self._lock_fd = _take_lock(directory / f"{owner}{_LOCK}")
+        self._lock_fd = try_lock(directory / f"{owner}{_LOCK}")
         if self._lock_fd is None:
             raise RuntimeError(f"journal {self.path} is in use by another process")
         self._pending: list[PendingOutcome] = []
@@ -130,7 +130,7 @@ class OutcomeJournal:
             if owner == self.owner:
                 continue
             lock_path = self.directory / f"{owner}{_LOCK}"
-            fd = _take_lock(lock_path)
+            fd = try_lock(lock_path)
             if fd is None:          # its process is alive and replays its own
                 continue
             try:
@@ -149,7 +149,7 @@ class OutcomeJournal:
         for lock_path in self.directory.glob(f"*{_LOCK}"):     # left by dialers killed with nothing waiting
             owner = lock_path.name.removesuffix(_LOCK)
             if owner != self.owner and not (self.directory / f"{owner}{_SUFFIX}").exists():
-                fd = _take_lock(lock_path)
+                fd = try_lock(lock_path)
                 if fd is not None:
                     with contextlib.suppress(FileNotFoundError):
                         lock_path.unlink()
@@ -224,16 +224,6 @@ def _read(path: Path) -> Iterator[PendingOutcome]:
                 # Only the last line can be torn (a crash mid-write, before its fsync returned, so its
                 # call was still being retried): skipping it loses nothing that was promised.
                 log.error("%s line %d is not a whole outcome record; skipped", path, n)
-
-
-def _take_lock(path: Path) -> int | None:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
 
 
 def _fsync_dir(directory: Path) -> None:

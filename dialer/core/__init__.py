@@ -1,13 +1,16 @@
 """The floor: the names every part of callpact shares, and nothing that knows about any of them.
 
-Everything may import this package; it imports nothing of callpact. All of it is pure but for two
-modules: :mod:`~dialer.core.yamlconf` reads files, and :mod:`~dialer.core.virtual_time` runs an event loop
-whose clock jumps (the simulator's days in seconds), with a door for real socket I/O.
+Everything may import this package; it imports nothing of callpact. All of it is pure but for three
+modules: :mod:`~dialer.core.yamlconf` reads files, :mod:`~dialer.core.file_lock` locks one, and
+:mod:`~dialer.core.virtual_time` runs an event loop whose clock jumps (the simulator's days in seconds),
+with a door for real socket I/O.
 
 - :mod:`~dialer.core.errors` — the one-line errors users see (bad input, bad configuration, store away).
 - :mod:`~dialer.core.yamlconf` — YAML with line numbers, so a refusal names the file, line and key.
 - :mod:`~dialer.core.records` — debtors, outcomes and attempts, as every layer and the store see them.
 - :mod:`~dialer.core.phones`, :mod:`~dialer.core.privacy` — E.164 numbers; masking for logs.
+- :mod:`~dialer.core.file_lock` — a lock file that dies with its holder (the embedded Redis's start,
+  the outcome journal).
 - :mod:`~dialer.core.telephony`, :mod:`~dialer.core.media` — the ports a telephony backend implements
   (:class:`Telephony`, :class:`Call`, :class:`AgentDesk`) and the 20 ms frames its media legs carry.
 """

@@ -20,7 +20,6 @@ name in the shared /tmp that another user could take first.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -38,6 +37,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from dialer.core.errors import StoreUnavailable
+from dialer.core.file_lock import try_lock
 
 SOCKET_NAME = "redis.sock"
 LOCK_NAME = "redis.lock"
@@ -100,25 +100,16 @@ def _check_socket_owner(sock: Path) -> None:
 
 @contextlib.contextmanager
 def _start_lock(data_dir: Path, timeout_s: float) -> Iterator[None]:
-    """Hold the data directory's lock file, so one command at a time checks for a server and starts it.
-
-    ``flock`` belongs to the open file: the kernel drops it when the holder exits, even on
-    ``kill -9``, so a crashed command never blocks the next. The descriptor is close-on-exec, so the
-    redis-server started under it does not inherit (and keep) the lock.
-    """
-    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    """Hold the data directory's lock file, so one command at a time checks for a server and starts it
+    (:func:`~dialer.core.file_lock.try_lock`: a crashed command never blocks the next, and the
+    redis-server started under it does not keep it)."""
+    deadline = time.monotonic() + timeout_s
+    while (fd := try_lock(data_dir / LOCK_NAME)) is None:
+        if time.monotonic() >= deadline:
+            raise StoreUnavailable(f"another callpact command held {LOCK_NAME} for over "
+                                   f"{timeout_s:.0f} s while starting redis-server", where=str(data_dir))
+        time.sleep(0.02)
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreUnavailable(f"another callpact command held {LOCK_NAME} for over "
-                                           f"{timeout_s:.0f} s while starting redis-server",
-                                           where=str(data_dir)) from None
-                time.sleep(0.02)
         yield
     finally:
         os.close(fd)  # releases the lock
