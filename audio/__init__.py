@@ -14,43 +14,35 @@ into the renderer the backends are given, and :mod:`~audio.asr` loads speech mod
 the tests and tools/, not the dialer).
 """
 
-from audio.amd import AmdParams, AmdResult, AmdVerdict, AnsweringMachineDetector
-from audio.asr import PocketSphinxRecognizer, Recognition, Recognizer, VoskRecognizer
-from audio.beep import BeepDetector, BeepParams
-from audio.convert import AudioFormatError, to_telephone
-from audio.dtmf import DtmfDetector, DtmfParams
-from audio.normalise import normalise
-from audio.prompts import PromptRenderer
-from audio.session import MediaSession, SessionParams
-from audio.tts import TTSError, make_engine
-from audio.tts_config import TTSConfig, VoiceConfig, load_tts_config, tts_config_from_section
-from audio.vad import VadParams, VoiceActivityDetector
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "AmdParams",
-    "AmdResult",
-    "AmdVerdict",
-    "AnsweringMachineDetector",
-    "AudioFormatError",
-    "BeepDetector",
-    "BeepParams",
-    "DtmfDetector",
-    "DtmfParams",
-    "MediaSession",
-    "PocketSphinxRecognizer",
-    "PromptRenderer",
-    "Recognition",
-    "Recognizer",
-    "SessionParams",
-    "TTSConfig",
-    "TTSError",
-    "VadParams",
-    "VoiceActivityDetector",
-    "VoiceConfig",
-    "VoskRecognizer",
-    "load_tts_config",
-    "make_engine",
-    "normalise",
-    "to_telephone",
-    "tts_config_from_section",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "AmdParams":                "audio.amd",
+    "AmdResult":                "audio.amd",
+    "AmdVerdict":               "audio.amd",
+    "AnsweringMachineDetector": "audio.amd",
+    "AudioFormatError":         "audio.convert",
+    "BeepDetector":             "audio.beep",
+    "BeepParams":               "audio.beep",
+    "DtmfDetector":             "audio.dtmf",
+    "DtmfParams":               "audio.dtmf",
+    "MediaSession":             "audio.session",
+    "PocketSphinxRecognizer":   "audio.asr",
+    "PromptRenderer":           "audio.prompts",
+    "Recognition":              "audio.asr",
+    "Recognizer":               "audio.asr",
+    "SessionParams":            "audio.session",
+    "TTSConfig":                "audio.tts_config",
+    "TTSError":                 "audio.tts",
+    "VadParams":                "audio.vad",
+    "VoiceActivityDetector":    "audio.vad",
+    "VoiceConfig":              "audio.tts_config",
+    "VoskRecognizer":           "audio.asr",
+    "load_tts_config":          "audio.tts_config",
+    "make_engine":              "audio.tts",
+    "to_telephone":             "audio.convert",
+    "tts_config_from_section":  "audio.tts_config",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

@@ -12,34 +12,31 @@ I/O: :mod:`~ivr_flows.runner` carries the steps out on a live :class:`~dialer.co
 :mod:`~ivr_flows.webhook` posts the flows' events to the back office (HTTP, signed).
 """
 
-from ivr_flows.catalogue import fixed_prompts, opening_prompts
-from ivr_flows.facts import CallFacts, initial_facts
-from ivr_flows.interpreter import FlowResult, FlowRun, run_pure
-from ivr_flows.loader import SHIPPED, load_flow, parse_flow, resolve_flow, shipped_flow
-from ivr_flows.model import Flow, FlowOutcome, Node, NodeType
-from ivr_flows.runner import EventSender, run_flow
-from ivr_flows.webhook import ReplayGuard, WebhookSender, verify_signature
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "SHIPPED",
-    "CallFacts",
-    "EventSender",
-    "Flow",
-    "FlowOutcome",
-    "FlowResult",
-    "FlowRun",
-    "Node",
-    "NodeType",
-    "ReplayGuard",
-    "WebhookSender",
-    "fixed_prompts",
-    "initial_facts",
-    "load_flow",
-    "opening_prompts",
-    "parse_flow",
-    "resolve_flow",
-    "run_flow",
-    "run_pure",
-    "shipped_flow",
-    "verify_signature",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "SHIPPED":          "ivr_flows.loader",
+    "CallFacts":        "ivr_flows.facts",
+    "EventSender":      "ivr_flows.runner",
+    "Flow":             "ivr_flows.model",
+    "FlowOutcome":      "ivr_flows.model",
+    "FlowResult":       "ivr_flows.interpreter",
+    "FlowRun":          "ivr_flows.interpreter",
+    "Node":             "ivr_flows.model",
+    "NodeType":         "ivr_flows.model",
+    "ReplayGuard":      "ivr_flows.webhook",
+    "WebhookSender":    "ivr_flows.webhook",
+    "fixed_prompts":    "ivr_flows.catalogue",
+    "initial_facts":    "ivr_flows.facts",
+    "load_flow":        "ivr_flows.loader",
+    "opening_prompts":  "ivr_flows.catalogue",
+    "parse_flow":       "ivr_flows.loader",
+    "resolve_flow":     "ivr_flows.loader",
+    "run_flow":         "ivr_flows.runner",
+    "run_pure":         "ivr_flows.interpreter",
+    "shipped_flow":     "ivr_flows.loader",
+    "verify_signature": "ivr_flows.webhook",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

@@ -14,30 +14,24 @@ composition root :mod:`dialer.backends` builds them from their settings files.
 This face offers the simulated network's names; the other two are packages with faces of their own.
 """
 
-from sip.distributions import Distribution, Exponential, Fixed, Gamma, LogNormal, Uniform, parse_distribution
-from sip.simulated import (
-    AgentStats,
-    NetworkProfile,
-    Question,
-    Respondent,
-    SimulatedAgents,
-    SimulatedCall,
-    SimulatedNetwork,
-)
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "AgentStats",
-    "Distribution",
-    "Exponential",
-    "Fixed",
-    "Gamma",
-    "LogNormal",
-    "NetworkProfile",
-    "Question",
-    "Respondent",
-    "SimulatedAgents",
-    "SimulatedCall",
-    "SimulatedNetwork",
-    "Uniform",
-    "parse_distribution",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "AgentStats":         "sip.simulated",
+    "Distribution":       "sip.distributions",
+    "Exponential":        "sip.distributions",
+    "Fixed":              "sip.distributions",
+    "Gamma":              "sip.distributions",
+    "LogNormal":          "sip.distributions",
+    "NetworkProfile":     "sip.simulated",
+    "Question":           "sip.simulated",
+    "Respondent":         "sip.simulated",
+    "SimulatedAgents":    "sip.simulated",
+    "SimulatedCall":      "sip.simulated",
+    "SimulatedNetwork":   "sip.simulated",
+    "Uniform":            "sip.distributions",
+    "parse_distribution": "sip.distributions",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

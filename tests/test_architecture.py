@@ -11,6 +11,7 @@ before it tangles the next feature.
 from __future__ import annotations
 
 import ast
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,18 @@ def test_each_package_has_a_face() -> None:
                 what for what, missing in (("no docstring", ast.get_docstring(tree) is None),
                                            ("no __all__", not has_all)) if missing))
     assert not faceless, "packages without a face:\n" + "\n".join(faceless)
+
+
+def test_every_name_a_face_offers_is_there() -> None:
+    """Faces load their names lazily (dialer/core/lazy_face.py): a misspelt module or name would only
+    fail when someone first used it, so each is looked up here."""
+    missing = []
+    for module, path in MODULES.items():
+        if path.name != "__init__.py":
+            continue
+        face = importlib.import_module(module)
+        missing += [f"{module}.{name}" for name in getattr(face, "__all__", ()) if not hasattr(face, name)]
+    assert not missing, "names in a face's __all__ that do not load: " + ", ".join(missing)
 
 
 def test_the_rules_catch_what_they_are_meant_to() -> None:

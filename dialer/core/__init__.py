@@ -9,55 +9,50 @@ with a door for real socket I/O.
 - :mod:`~dialer.core.yamlconf` — YAML with line numbers, so a refusal names the file, line and key.
 - :mod:`~dialer.core.records` — debtors, outcomes and attempts, as every layer and the store see them.
 - :mod:`~dialer.core.phones`, :mod:`~dialer.core.privacy` — E.164 numbers; masking for logs.
+- :mod:`~dialer.core.lazy_face` — package faces that load a name's module on first use.
 - :mod:`~dialer.core.file_lock` — a lock file that dies with its holder (the embedded Redis's start,
   the outcome journal).
 - :mod:`~dialer.core.telephony`, :mod:`~dialer.core.media` — the ports a telephony backend implements
   (:class:`Telephony`, :class:`Call`, :class:`AgentDesk`) and the 20 ms frames its media legs carry.
 """
 
-from dialer.core import errors, media, phones, privacy, records, telephony, virtual_time, yamlconf
-from dialer.core.errors import CallpactError, ConfigError, InputError, NotFound, StoreUnavailable
-from dialer.core.media import FRAME_BYTES, SAMPLE_RATE, MediaLeg
-from dialer.core.phones import NumberCheck, normalise_number
-from dialer.core.privacy import mask_name, mask_number
-from dialer.core.records import Debtor, DebtorState, Outcome
-from dialer.core.telephony import AgentDesk, AgentSnapshot, Call, OriginateError, OriginateRequest, Telephony
-from dialer.core.virtual_time import real_io, run_virtual
-from dialer.core.yamlconf import Section, load_yaml
+from dialer.core.lazy_face import lazy_face
 
-# The modules, and the names most callers want; everything else by its module (``telephony.Heard``).
-__all__ = [
-    "FRAME_BYTES",
-    "SAMPLE_RATE",
-    "AgentDesk",
-    "AgentSnapshot",
-    "Call",
-    "CallpactError",
-    "ConfigError",
-    "Debtor",
-    "DebtorState",
-    "InputError",
-    "MediaLeg",
-    "NotFound",
-    "NumberCheck",
-    "OriginateError",
-    "OriginateRequest",
-    "Outcome",
-    "Section",
-    "StoreUnavailable",
-    "Telephony",
-    "errors",
-    "load_yaml",
-    "mask_name",
-    "mask_number",
-    "media",
-    "normalise_number",
-    "phones",
-    "privacy",
-    "real_io",
-    "records",
-    "run_virtual",
-    "telephony",
-    "virtual_time",
-    "yamlconf",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "FRAME_BYTES":      "dialer.core.media",
+    "SAMPLE_RATE":      "dialer.core.media",
+    "AgentDesk":        "dialer.core.telephony",
+    "AgentSnapshot":    "dialer.core.telephony",
+    "Call":             "dialer.core.telephony",
+    "CallpactError":    "dialer.core.errors",
+    "ConfigError":      "dialer.core.errors",
+    "Debtor":           "dialer.core.records",
+    "DebtorState":      "dialer.core.records",
+    "InputError":       "dialer.core.errors",
+    "MediaLeg":         "dialer.core.media",
+    "NotFound":         "dialer.core.errors",
+    "NumberCheck":      "dialer.core.phones",
+    "OriginateError":   "dialer.core.telephony",
+    "OriginateRequest": "dialer.core.telephony",
+    "Outcome":          "dialer.core.records",
+    "Section":          "dialer.core.yamlconf",
+    "StoreUnavailable": "dialer.core.errors",
+    "Telephony":        "dialer.core.telephony",
+    "errors":           "dialer.core.errors",
+    "load_yaml":        "dialer.core.yamlconf",
+    "mask_name":        "dialer.core.privacy",
+    "mask_number":      "dialer.core.privacy",
+    "media":            "dialer.core.media",
+    "normalise_number": "dialer.core.phones",
+    "phones":           "dialer.core.phones",
+    "privacy":          "dialer.core.privacy",
+    "real_io":          "dialer.core.virtual_time",
+    "records":          "dialer.core.records",
+    "run_virtual":      "dialer.core.virtual_time",
+    "telephony":        "dialer.core.telephony",
+    "virtual_time":     "dialer.core.virtual_time",
+    "yamlconf":         "dialer.core.yamlconf",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

@@ -12,29 +12,28 @@ simulated day and a production day run the same decisions. It imports only :mod:
 - :mod:`~dialer.pacing.settings` — the legal limits and a campaign's ``pacing:`` settings.
 """
 
-from dialer.pacing import baselines, policy, predictive, settings, sums
-from dialer.pacing.baselines import AdaptiveTapered
-from dialer.pacing.policy import Agentless, FixedRatio, Observations, PacingPolicy, PacingState, Progressive
-from dialer.pacing.predictive import PredictiveParams, PredictivePolicy
-from dialer.pacing.settings import LEGAL_MAX_ABANDON_RATE, MAX_DIAL_LEVEL, PacingConfig, ofcom_abandon_rate
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "LEGAL_MAX_ABANDON_RATE",
-    "MAX_DIAL_LEVEL",
-    "AdaptiveTapered",
-    "Agentless",
-    "FixedRatio",
-    "Observations",
-    "PacingConfig",
-    "PacingPolicy",
-    "PacingState",
-    "PredictiveParams",
-    "PredictivePolicy",
-    "Progressive",
-    "baselines",
-    "ofcom_abandon_rate",
-    "policy",
-    "predictive",
-    "settings",
-    "sums",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "LEGAL_MAX_ABANDON_RATE": "dialer.pacing.settings",
+    "MAX_DIAL_LEVEL":         "dialer.pacing.settings",
+    "AdaptiveTapered":        "dialer.pacing.baselines",
+    "Agentless":              "dialer.pacing.policy",
+    "FixedRatio":             "dialer.pacing.policy",
+    "Observations":           "dialer.pacing.policy",
+    "PacingConfig":           "dialer.pacing.settings",
+    "PacingPolicy":           "dialer.pacing.policy",
+    "PacingState":            "dialer.pacing.policy",
+    "PredictiveParams":       "dialer.pacing.predictive",
+    "PredictivePolicy":       "dialer.pacing.predictive",
+    "Progressive":            "dialer.pacing.policy",
+    "baselines":              "dialer.pacing.baselines",
+    "ofcom_abandon_rate":     "dialer.pacing.settings",
+    "policy":                 "dialer.pacing.policy",
+    "predictive":             "dialer.pacing.predictive",
+    "settings":               "dialer.pacing.settings",
+    "sums":                   "dialer.pacing.sums",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

@@ -15,27 +15,24 @@ line stands on it. Nothing here opens a socket of its own except the demo's stor
 - :mod:`~dialer.simulation.debtor_generator` and :mod:`~dialer.simulation.demo` — ``callpact demo``.
 """
 
-from dialer.simulation.always_open import always_open_campaign
-from dialer.simulation.compare import PolicyResult, SimulationReport, run_policy, simulate
-from dialer.simulation.debtor_generator import generate_debtor_rows, write_debtors_csv
-from dialer.simulation.demo import run_demo
-from dialer.simulation.flow_respondent import FlowRespondent
-from dialer.simulation.memory_store import AttemptRecord, SimulationStore
-from dialer.simulation.scenario import Scenario, load_scenario, parse_scenario
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "AttemptRecord",
-    "FlowRespondent",
-    "PolicyResult",
-    "Scenario",
-    "SimulationReport",
-    "SimulationStore",
-    "always_open_campaign",
-    "generate_debtor_rows",
-    "load_scenario",
-    "parse_scenario",
-    "run_demo",
-    "run_policy",
-    "simulate",
-    "write_debtors_csv",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "AttemptRecord":        "dialer.simulation.memory_store",
+    "FlowRespondent":       "dialer.simulation.flow_respondent",
+    "PolicyResult":         "dialer.simulation.compare",
+    "Scenario":             "dialer.simulation.scenario",
+    "SimulationReport":     "dialer.simulation.compare",
+    "SimulationStore":      "dialer.simulation.memory_store",
+    "always_open_campaign": "dialer.simulation.always_open",
+    "generate_debtor_rows": "dialer.simulation.debtor_generator",
+    "load_scenario":        "dialer.simulation.scenario",
+    "parse_scenario":       "dialer.simulation.scenario",
+    "run_demo":             "dialer.simulation.demo",
+    "run_policy":           "dialer.simulation.compare",
+    "simulate":             "dialer.simulation.compare",
+    "write_debtors_csv":    "dialer.simulation.debtor_generator",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

@@ -14,19 +14,20 @@ The in-memory store for simulations lives with the simulator
 (:mod:`dialer.simulation.memory_store`), which sits above this package.
 """
 
-from dialer.store.port import AttemptStart, CallbackStore, CampaignStore, Claim, Control
-from dialer.store.redis_server import EmbeddedRedis, default_data_dir, ensure_running
-from dialer.store.redis_store import IOGuard, Store
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "AttemptStart",
-    "CallbackStore",
-    "CampaignStore",
-    "Claim",
-    "Control",
-    "EmbeddedRedis",
-    "IOGuard",
-    "Store",
-    "default_data_dir",
-    "ensure_running",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "AttemptStart":     "dialer.store.port",
+    "CallbackStore":    "dialer.store.port",
+    "CampaignStore":    "dialer.store.port",
+    "Claim":            "dialer.store.port",
+    "Control":          "dialer.store.port",
+    "EmbeddedRedis":    "dialer.store.redis_server",
+    "IOGuard":          "dialer.store.redis_store",
+    "Store":            "dialer.store.redis_store",
+    "default_data_dir": "dialer.store.redis_server",
+    "ensure_running":   "dialer.store.redis_server",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

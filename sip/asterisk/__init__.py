@@ -8,23 +8,23 @@ half of :mod:`sip.asterisk.audiosocket`. Sockets: :mod:`sip.asterisk.ami`, the s
 It is built from a settings file by :mod:`dialer.backends`, like every backend.
 """
 
-from sip.asterisk.ami import AmiConnection, AmiDisconnected, AmiError, AmiLoginError, AmiNotConnected
-from sip.asterisk.audiosocket import AudioSocketError, AudioSocketServer, AudioSocketSession
-from sip.asterisk.backend import AsteriskCall, AsteriskTelephony
-from sip.asterisk.settings import AsteriskServer, AsteriskSettings, settings_from_mapping
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "AmiConnection",
-    "AmiDisconnected",
-    "AmiError",
-    "AmiLoginError",
-    "AmiNotConnected",
-    "AsteriskCall",
-    "AsteriskServer",
-    "AsteriskSettings",
-    "AsteriskTelephony",
-    "AudioSocketError",
-    "AudioSocketServer",
-    "AudioSocketSession",
-    "settings_from_mapping",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "AmiConnection":         "sip.asterisk.ami",
+    "AmiDisconnected":       "sip.asterisk.ami",
+    "AmiError":              "sip.asterisk.ami",
+    "AmiLoginError":         "sip.asterisk.ami",
+    "AmiNotConnected":       "sip.asterisk.ami",
+    "AsteriskCall":          "sip.asterisk.backend",
+    "AsteriskServer":        "sip.asterisk.settings",
+    "AsteriskSettings":      "sip.asterisk.settings",
+    "AsteriskTelephony":     "sip.asterisk.backend",
+    "AudioSocketError":      "sip.asterisk.audiosocket",
+    "AudioSocketServer":     "sip.asterisk.audiosocket",
+    "AudioSocketSession":    "sip.asterisk.audiosocket",
+    "settings_from_mapping": "sip.asterisk.settings",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)

@@ -8,22 +8,23 @@ hands calls, frames and DTMF to the asyncio side. The pjsua2 module itself is op
 The backend is built from a settings file, with its prompt voices, by :mod:`dialer.backends`.
 """
 
-from sip.pjsua2.backend import Pjsua2Telephony, Pjsua2Unavailable, SipAgentDesk, SipCall, pjsua2_available
-from sip.pjsua2.outcomes import CallHistory, describe, hangup_cause
-from sip.pjsua2.settings import AmdConfig, SipConfig, TrunkConfig, load_sip_config, parse_sip_config
+from dialer.core.lazy_face import lazy_face
 
-__all__ = [
-    "AmdConfig",
-    "CallHistory",
-    "Pjsua2Telephony",
-    "Pjsua2Unavailable",
-    "SipAgentDesk",
-    "SipCall",
-    "SipConfig",
-    "TrunkConfig",
-    "describe",
-    "hangup_cause",
-    "load_sip_config",
-    "parse_sip_config",
-    "pjsua2_available",
-]
+# Each name loads with its module on first use (dialer/core/lazy_face.py says why).
+_EXPORTS = {
+    "AmdConfig":         "sip.pjsua2.settings",
+    "CallHistory":       "sip.pjsua2.outcomes",
+    "Pjsua2Telephony":   "sip.pjsua2.backend",
+    "Pjsua2Unavailable": "sip.pjsua2.backend",
+    "SipAgentDesk":      "sip.pjsua2.backend",
+    "SipCall":           "sip.pjsua2.backend",
+    "SipConfig":         "sip.pjsua2.settings",
+    "TrunkConfig":       "sip.pjsua2.settings",
+    "describe":          "sip.pjsua2.outcomes",
+    "hangup_cause":      "sip.pjsua2.outcomes",
+    "load_sip_config":   "sip.pjsua2.settings",
+    "parse_sip_config":  "sip.pjsua2.settings",
+    "pjsua2_available":  "sip.pjsua2.backend",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_face(__name__, _EXPORTS)
